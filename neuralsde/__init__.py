@@ -1,0 +1,26 @@
+"""neuralsde: fit neural stochastic differential equations to time series."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .nets import CubicFeatures, mlp, reference_diffusion, reference_drift
+from .sde import NeuralDSDE
+from .solve import (
+    MaxStepsError,
+    NonFiniteStateError,
+    SolveConfig,
+    SolverError,
+    SolveStats,
+    brownian_interval,
+    solve,
+)
+
+try:
+    __version__ = version("neuralsde")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.0.0"
+
+__all__ = [
+    "CubicFeatures", "MaxStepsError", "NeuralDSDE", "NonFiniteStateError", "SolveConfig",
+    "SolveStats", "SolverError", "brownian_interval", "mlp", "reference_diffusion",
+    "reference_drift", "solve",
+]
