@@ -410,7 +410,7 @@ def _solve_sri_fixed(model, y0, ts_list, config, bm, seed):
     steps = _fixed_grid(ts_list, config.dt)
     noises = _draw_noise(tab, steps, y0, seed, bm)
     f, g = model.f, model.g
-    per_step_f = sum(1 for s in tab.drift_source() if s is None)
+    per_step_f = tab.drift_calls
     ys = _replay(f, g, tab, y0, steps, noises, config.checkpoint_every)
     stats = SolveStats(method=f"sri-{tab.name}", accepted_steps=len(steps), rejected_steps=0,
                        forced_steps=0, f_evals=per_step_f * len(steps),

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -51,17 +52,31 @@ class Tableau:
     error_terms: int
     delta: float
 
-    @property
+    @cached_property
     def stages(self) -> int:
         return len(self.alpha)
 
-    @property
+    @cached_property
     def c0(self) -> tuple[float, ...]:
         return tuple(sum(row) for row in self.A0)
 
-    @property
+    @cached_property
     def c1(self) -> tuple[float, ...]:
         return tuple(sum(row) for row in self.A1)
+
+    @cached_property
+    def drift_calls(self) -> int:
+        """Drift evaluations per step."""
+        return sum(1 for s in self.drift_source() if s is None)
+
+    @cached_property
+    def noise_matrix(self) -> tuple[tuple[float, ...], ...]:
+        """Rows 0..s-1: each stage's weights of (ΔW, chi1, chi2, chi3); rows s..2s-1: the error
+        part (chi2, chi3 only)."""
+        full = tuple((b1, b2, b3, b4) for b1, b2, b3, b4 in
+                     zip(self.beta1, self.beta2, self.beta3, self.beta4))
+        err = tuple((0.0, 0.0, b3, b4) for b3, b4 in zip(self.beta3, self.beta4))
+        return full + err
 
     def drift_source(self) -> tuple[int | None, ...]:
         """For each stage, the stage whose ``F`` it provably equals, or None if it must be evaluated.
@@ -69,6 +84,9 @@ class Tableau:
         Stage ``i`` repeats stage 0 when its ``A0`` and ``B0`` rows are zero and ``c0_i = 0``
         (then ``H0_i = y`` at the same time). A stage whose ``F`` is never used is marked -1.
         """
+        cached = self.__dict__.get("_drift_source")
+        if cached is not None:
+            return cached
         n = self.stages
         used = [self.alpha[i] != 0 or i < self.error_terms
                 or any(self.A0[k][i] != 0 or self.A1[k][i] != 0 for k in range(i + 1, n))
@@ -81,7 +99,8 @@ class Tableau:
                 out.append(0)
             else:
                 out.append(None)
-        return tuple(out)
+        self.__dict__["_drift_source"] = tuple(out)
+        return self.__dict__["_drift_source"]
 
 
 def _lower(rows):
@@ -153,15 +172,14 @@ def get_tableau(name: str) -> Tableau:
     return TABLEAUS[name]
 
 
-_BETA_CACHE: dict = {}
+_MATRIX_CACHE: dict = {}
 
 
-def _beta_matrix(tab: Tableau, dtype, device) -> torch.Tensor:
+def _noise_matrix(tab: Tableau, dtype, device) -> torch.Tensor:
     key = (tab.name, dtype, str(device))
-    if key not in _BETA_CACHE:
-        _BETA_CACHE[key] = torch.tensor([tab.beta1, tab.beta2, tab.beta3, tab.beta4], dtype=dtype,
-                                        device=device)
-    return _BETA_CACHE[key]
+    if key not in _MATRIX_CACHE:
+        _MATRIX_CACHE[key] = torch.tensor(tab.noise_matrix, dtype=dtype, device=device)
+    return _MATRIX_CACHE[key]
 
 
 class Noise:
@@ -183,15 +201,16 @@ class Noise:
     @classmethod
     def build(cls, tab: Tableau, dW: torch.Tensor, I10: torch.Tensor, h) -> Noise:
         sqrt_h = h.sqrt() if torch.is_tensor(h) else math.sqrt(h)
-        chi1 = (dW * dW - h) / (2 * sqrt_h)
+        dW2 = dW * dW
+        chi1 = (dW2 - h) / (2 * sqrt_h)
         chi2 = I10 / h
-        chi3 = (dW * dW * dW - 3 * h * dW) / (6 * h)
+        chi3 = dW * (dW2 - 3 * h) / (6 * h)
         terms = torch.stack([dW, chi1, chi2, chi3], dim=-3)  # (..., 4, batch, d)
-        beta = _beta_matrix(tab, dW.dtype, dW.device)  # (4 terms, stages)
-        # (..., stages, batch, d): one contraction for every stage's weight at once
-        weights = torch.einsum("ks,...kbd->...sbd", beta, terms)
-        err = torch.einsum("ks,...kbd->...sbd", beta[2:], terms[..., 2:, :, :])
-        return cls(chi2, weights, err)
+        # every stage's full and error weights in one contraction: (..., 2 stages, batch, d)
+        w = torch.matmul(_noise_matrix(tab, dW.dtype, dW.device),
+                         terms.flatten(-2)).unflatten(-1, dW.shape[-2:])
+        s = tab.stages
+        return cls(chi2, w[..., :s, :, :], w[..., s:, :, :])
 
     def __getitem__(self, k) -> Noise:
         return Noise(self.chi2[k], self.weights[k], self.err_weights[k])
@@ -217,6 +236,7 @@ def sri_step(f, g, tab: Tableau, t: float, h: float, y: torch.Tensor, noise: Noi
     sqrt_h = math.sqrt(h)
     stages = tab.stages
     source = tab.drift_source()
+    c0, c1 = tab.c0, tab.c1
     F: list = [None] * stages
     G: list = [None] * stages
     n_f = 0
@@ -233,7 +253,7 @@ def sri_step(f, g, tab: Tableau, t: float, h: float, y: torch.Tensor, noise: Noi
                     gsum = G[j] * b if gsum is None else torch.add(gsum, G[j], alpha=b)
             if gsum is not None:
                 H0 = torch.addcmul(H0, gsum, noise.chi2)
-            F[i] = f(t + tab.c0[i] * h, H0)
+            F[i] = f(t + c0[i] * h, H0)
             n_f += 1
         elif source[i] >= 0:
             F[i] = F[source[i]]
@@ -245,7 +265,7 @@ def sri_step(f, g, tab: Tableau, t: float, h: float, y: torch.Tensor, noise: Noi
                 H1 = torch.add(H1, F[j], alpha=h * a)
             if b != 0.0:
                 H1 = torch.add(H1, G[j], alpha=sqrt_h * b)
-        G[i] = g(t + tab.c1[i] * h, H1)
+        G[i] = g(t + c1[i] * h, H1)
     y_new = y
     for i in range(stages):
         if tab.alpha[i] != 0.0:
@@ -254,9 +274,10 @@ def sri_step(f, g, tab: Tableau, t: float, h: float, y: torch.Tensor, noise: Noi
     y_new = y_new + (noise.weights * Gs).sum(0)
     if not with_error:
         return y_new, None, None, n_f, stages
-    E1 = F[0]
-    for i in range(1, tab.error_terms):
-        E1 = E1 + F[i]
-    E1 = E1 * h
-    E2 = (noise.err_weights * Gs).sum(0)
+    with torch.no_grad():  # the error estimate only steers the step size
+        E1 = F[0]
+        for i in range(1, tab.error_terms):
+            E1 = E1 + F[i]
+        E1 = E1 * h
+        E2 = (noise.err_weights * Gs).sum(0)
     return y_new, E1, E2, n_f, stages
