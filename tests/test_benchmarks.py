@@ -1,0 +1,45 @@
+"""Smoke test of benchmarks/solver.py at tiny size: it runs and writes the documented JSON.
+
+Timings are not asserted (they depend on the machine and its load).
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ROW_KEYS = {"mode", "method", "tableau", "batch", "ms_median", "ms_min", "ms_max",
+            "accepted_steps", "rejected_steps", "f_evals", "g_evals", "speedup_vs_srk"}
+
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_solver_benchmark_writes_json(tmp_path):
+    solver = _load("benchmark_solver", ROOT / "benchmarks" / "solver.py")
+    out = tmp_path / "results" / "solver.json"
+    returned = solver.main(["--iters", "2", "--warmup", "1", "--srk-iters", "1",
+                            "--batches", "1,4", "--out", str(out)])
+
+    result = json.loads(out.read_text())
+    assert set(result) == {"machine", "settings", "rows"}
+    assert {"torch", "torchsde", "threads", "cpu", "python", "date"} <= set(result["machine"])
+    rows = result["rows"]
+    configs = {(r["mode"], r["method"], r["tableau"], r["batch"]) for r in rows}
+    expected = {(mode, method, tableau, batch) for mode in ("adaptive", "fixed")
+                for method, tableau in (("sri", "sosri"), ("sri", "sriw1"), ("srk", None))
+                for batch in (1, 4)}
+    assert len(rows) == len(configs) == 12 and configs == expected
+    for r in rows:
+        assert set(r) == ROW_KEYS
+        assert 0 < r["ms_min"] <= r["ms_median"] <= r["ms_max"]
+        assert r["speedup_vs_srk"] > 0 and r["f_evals"] > 0 and r["g_evals"] > 0
+        if r["method"] == "srk":
+            assert r["speedup_vs_srk"] == 1.0 and r["accepted_steps"] is None
+        else:
+            assert r["accepted_steps"] > 0 and r["rejected_steps"] >= 0
+    assert returned["rows"] == rows
