@@ -3,7 +3,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from .nets import CubicFeatures, mlp, reference_diffusion, reference_drift
-from .sde import NeuralDSDE
+from .sde import NeuralDSDE, build_model
 from .solve import (
     MaxStepsError,
     NonFiniteStateError,
@@ -22,5 +22,5 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 __all__ = [
     "CubicFeatures", "MaxStepsError", "NeuralDSDE", "NonFiniteStateError", "SolveConfig",
     "SolveStats", "SolverError", "brownian_interval", "mlp", "reference_diffusion",
-    "reference_drift", "solve",
+    "reference_drift", "solve", "build_model",
 ]

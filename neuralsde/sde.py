@@ -38,3 +38,49 @@ class NeuralDSDE(nn.Module):
     def g(self, t, y):
         """Diagonal diffusion at state ``y``: shape (batch, d)."""
         return self.diffusion(y)
+
+
+MODEL_KINDS = ("reference", "mlp")
+
+
+def build_model(spec: dict) -> NeuralDSDE:
+    """Build a :class:`NeuralDSDE` from a plain dict, so a saved model can be rebuilt.
+
+    Keys: ``kind`` (``"reference"``: the blog's cubic-feature drift and sigmoid "Wiener net";
+    ``"mlp"``: general MLPs), ``state_dim`` (default 3), ``hidden`` (20), and for ``"mlp"``
+    ``layers`` (1), ``drift_activation`` ("tanh"), ``cubic`` (False), ``diffusion_activation``
+    ("sigmoid"), ``diffusion_final`` (None, or e.g. "softplus" for a positive diffusion).
+    The returned model carries the completed spec as ``model.spec``.
+    """
+    from .nets import mlp, reference_diffusion, reference_drift
+
+    if not isinstance(spec, dict):
+        raise ValueError(f"spec={spec!r} is not supported; expected a dict with a 'kind' key.")
+    kind = spec.get("kind", "reference")
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"spec['kind']={kind!r} is not supported; expected one of {MODEL_KINDS}.")
+    full = {"kind": kind, "state_dim": 3, "hidden": 20}
+    if kind == "mlp":
+        full.update(layers=1, drift_activation="tanh", cubic=False,
+                    diffusion_activation="sigmoid", diffusion_final=None)
+    unknown = set(spec) - set(full)
+    if unknown:
+        raise ValueError(f"spec has unknown keys {sorted(unknown)}; a {kind!r} model accepts "
+                         f"{sorted(full)}.")
+    full.update(spec)
+    d, h = full["state_dim"], full["hidden"]
+    for name in ("state_dim", "hidden"):
+        value = full[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"spec[{name!r}]={value!r} is not supported; expected an integer >= 1.")
+    if kind == "reference":
+        model = NeuralDSDE(reference_drift(d, h), reference_diffusion(d, h))
+    else:
+        drift = mlp(d, d, hidden=h, layers=full["layers"], activation=full["drift_activation"],
+                    cubic=full["cubic"])
+        diffusion = mlp(d, d, hidden=h, layers=full["layers"],
+                        activation=full["diffusion_activation"],
+                        final_activation=full["diffusion_final"])
+        model = NeuralDSDE(drift, diffusion)
+    model.spec = full
+    return model

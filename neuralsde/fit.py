@@ -1,0 +1,410 @@
+"""Command line: fit a neural SDE to the built-in data or a CSV file and write a run folder.
+
+    python -m neuralsde.fit                      # the reference workflow -> runs/<timestamp>/
+    python -m neuralsde.fit --blog               # the DiffEqFlux blog's literal configuration
+    python -m neuralsde.fit --data my.csv --out runs/mine
+
+The run folder holds ``fit.png``, ``loss.png``, ``history.csv`` (written while training),
+``metrics.json``, ``model.pt`` and ``samples.npz``; ``python -m neuralsde.fit --help`` lists every
+flag. A bad flag value exits with status 2 and a message naming the flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__
+from .data import SCALING_METHODS, Scaling, TimeSeries, load_csv, reference_dataset
+from .losses import LOSSES
+from .sde import build_model
+from .solve import METHODS, SolveConfig
+from .sri import TABLEAUS
+from .train import TrainConfig, fit, initial_state, sample, save_model
+
+#: What ``python -m neuralsde.fit`` does without flags (and what ``--blog`` changes).
+DEFAULTS = {
+    "seed": 0, "iters": 500, "stage_iters": 300, "curriculum": True, "paths": 16,
+    "samples": 100, "loss": "mse", "method": "sri", "tableau": "sriw1", "gradient": "backprop",
+    "rtol": 0.1, "atol": 0.1, "dt": None, "lr": 0.01, "lr_final": 0.1, "scaling": "standard",
+    "state_dim": None, "dtype": "float32", "device": "cpu", "threads": 1,
+}
+#: The DiffEqFlux blog, literally: SOSRI, one sample path per iteration, no normalisation, a
+#: constant learning rate.
+BLOG = {"tableau": "sosri", "paths": 1, "scaling": "none", "lr_final": 1.0}
+
+METRICS_KEYS = ("final_loss", "final_loss_smoothed", "path_mean_mse", "clean_mse", "clean_vs_data_mse",
+                "wall_seconds", "train_seconds", "iterations", "events", "stopped", "solver",
+                "samples", "sample_seed", "settings", "data", "versions")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= 1")
+    return value
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= 0")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
+
+
+def _fraction(text):
+    value = _positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number in (0, 1]")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m neuralsde.fit",
+        description="Fit a neural SDE dy = f(y) dt + g(y) dW (diagonal noise) to a time series and "
+                    "write a run folder with plots, metrics, the model and samples. Without "
+                    "--data it fits the built-in reference data (exp(x) plus noise, 7 points).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    S = argparse.SUPPRESS
+    io = p.add_argument_group("data and output")
+    io.add_argument("--data", metavar="FILE.csv", help="CSV file to fit (default: built-in data)")
+    io.add_argument("--time-column", help="time column of --data (default: the first column)")
+    io.add_argument("--columns", help="comma-separated value columns of --data (default: all "
+                    "other numeric columns)")
+    io.add_argument("--group-column", help="column naming the sample path of each row (panel "
+                    "data in long format)")
+    io.add_argument("--out", metavar="DIR", help="run folder (default: runs/<timestamp>)")
+    io.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    tr = p.add_argument_group("training (defaults: the tuned reference workflow)")
+    tr.add_argument("--blog", action="store_true",
+                    help="the DiffEqFlux blog's literal configuration: SOSRI, 1 path per "
+                         "iteration, no normalisation, constant learning rate (explicit flags "
+                         "still win)")
+    tr.add_argument("--seed", type=_count, default=S, help=f"seed of initial weights and "
+                    f"Brownian paths (default {DEFAULTS['seed']})")
+    tr.add_argument("--iters", type=_count, default=S, help="iterations of the initial phase on "
+                    f"all points (default {DEFAULTS['iters']})")
+    tr.add_argument("--stage-iters", type=_count, default=S, help="iterations per curriculum "
+                    f"stage (default {DEFAULTS['stage_iters']})")
+    tr.add_argument("--no-curriculum", dest="curriculum", action="store_false", default=S,
+                    help="only the initial phase")
+    tr.add_argument("--paths", type=_positive_int, default=S, help="sample paths per iteration "
+                    f"(default {DEFAULTS['paths']}; the blog: 1)")
+    tr.add_argument("--loss", choices=tuple(LOSSES), default=S,
+                    help=f"loss (default {DEFAULTS['loss']}: MSE of the path mean)")
+    tr.add_argument("--lr", type=_positive_float, default=S,
+                    help=f"Adam learning rate at the start of each stage (default {DEFAULTS['lr']})")
+    tr.add_argument("--lr-final", type=_fraction, default=S, help="cosine decay to lr * this "
+                    f"within each stage; 1 keeps it constant (default {DEFAULTS['lr_final']})")
+    tr.add_argument("--scaling", choices=SCALING_METHODS, default=S,
+                    help=f"normalisation of values for training (default {DEFAULTS['scaling']})")
+    tr.add_argument("--state-dim", type=_positive_int, default=S, help="state dimension: the "
+                    "observed channels first, the rest latent (default: observed + 2)")
+    tr.add_argument("--samples", type=_positive_int, default=S,
+                    help=f"sample paths saved and plotted (default {DEFAULTS['samples']})")
+    sv = p.add_argument_group("solver")
+    sv.add_argument("--method", choices=METHODS, default=S,
+                    help=f"solver (default {DEFAULTS['method']}: ours; the others run in torchsde)")
+    sv.add_argument("--tableau", choices=tuple(TABLEAUS), default=S,
+                    help=f"SRI coefficients for --method sri (default {DEFAULTS['tableau']})")
+    sv.add_argument("--gradient", choices=("backprop", "adjoint"), default=S,
+                    help=f"gradient method (default {DEFAULTS['gradient']})")
+    sv.add_argument("--rtol", type=_positive_float, default=S,
+                    help=f"relative tolerance of adaptive steps (default {DEFAULTS['rtol']})")
+    sv.add_argument("--atol", type=_positive_float, default=S,
+                    help=f"absolute tolerance of adaptive steps (default {DEFAULTS['atol']})")
+    sv.add_argument("--dt", type=_positive_float, default=S,
+                    help="fixed step size in training time units (default: adaptive steps)")
+    sv.add_argument("--dtype", choices=("float32", "float64"), default=S,
+                    help=f"precision of the model (default {DEFAULTS['dtype']})")
+    sv.add_argument("--device", default=S, help="torch device, e.g. cpu or cuda "
+                    f"(default {DEFAULTS['device']})")
+    sv.add_argument("--threads", type=_positive_int, default=S,
+                    help="CPU threads for torch (default 1: the tensors are tiny and more "
+                         "threads only add overhead)")
+    return p
+
+
+def resolve(args: argparse.Namespace) -> dict:
+    """Settings from defaults, then ``--blog``, then explicit flags."""
+    settings = dict(DEFAULTS)
+    if args.blog:
+        settings.update(BLOG)
+    for key in DEFAULTS:
+        if hasattr(args, key):
+            settings[key] = getattr(args, key)
+    settings["blog"] = args.blog
+    return settings
+
+
+def _load_series(args, parser) -> TimeSeries:
+    if args.data is None:
+        for flag in ("time_column", "columns", "group_column"):
+            if getattr(args, flag) is not None:
+                parser.error(f"--{flag.replace('_', '-')} needs --data")
+        return reference_dataset(0)
+    columns = None
+    if args.columns is not None:
+        columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+        if not columns:
+            parser.error(f"--columns {args.columns!r} names no column")
+    if not Path(args.data).is_file():
+        parser.error(f"--data {args.data}: no such file")
+    try:
+        return load_csv(args.data, time_column=args.time_column, columns=columns,
+                        group_column=args.group_column)
+    except ValueError as err:
+        parser.error(f"--data {args.data}: {err}")
+
+
+def _configs(settings, parser):
+    adaptive = settings["dt"] is None
+    if adaptive and settings["method"] == "euler":
+        parser.error("--method euler needs a fixed step: give --dt")
+    try:
+        solve_config = SolveConfig(method=settings["method"], tableau=settings["tableau"],
+                                   adaptive=adaptive, dt=settings["dt"], rtol=settings["rtol"],
+                                   atol=settings["atol"], gradient=settings["gradient"])
+    except ValueError as err:
+        parser.error(f"solver flags (--method/--tableau/--gradient/--dt): {err}")
+    try:
+        train_config = TrainConfig(iters=settings["iters"], stage_iters=settings["stage_iters"],
+                                   curriculum=settings["curriculum"], lr=settings["lr"],
+                                   lr_final=settings["lr_final"], paths=settings["paths"],
+                                   loss=settings["loss"], seed=settings["seed"])
+    except ValueError as err:
+        parser.error(f"training flags: {err}")
+    if train_config.iters == 0 and (not train_config.curriculum or train_config.stage_iters == 0):
+        parser.error("--iters 0 with no curriculum iterations trains nothing; give --iters >= 1")
+    if settings["loss"] == "moments" and settings["paths"] < 2:
+        parser.error("--loss moments needs --paths >= 2 (a variance across paths)")
+    return solve_config, train_config
+
+
+def _run_folder(out) -> Path:
+    if out is not None:
+        return Path(out)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = Path("runs") / stamp
+    k = 1
+    while folder.exists():
+        k += 1
+        folder = Path("runs") / f"{stamp}-{k}"
+    return folder
+
+
+def _device(name, parser) -> torch.device:
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        parser.error(f"--device {name!r}: {err}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device {name!r}: CUDA is not available on this machine; use --device cpu")
+    return device
+
+
+def _json_default(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=_json_default, allow_nan=True) + "\n")
+    os.replace(tmp, path)
+
+
+def _finite_mean_mse(mean: np.ndarray, target: np.ndarray) -> float:
+    ok = np.isfinite(target) & np.isfinite(mean)
+    return float(np.mean((mean[ok] - target[ok]) ** 2)) if ok.any() else math.nan
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 done, 2 bad flags, 130 interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = resolve(args)
+    solve_config, train_config = _configs(settings, parser)
+    device = _device(settings["device"], parser)
+    series = _load_series(args, parser)
+    state_dim = settings["state_dim"] if settings["state_dim"] is not None else series.dim + 2
+    if state_dim < series.dim:
+        parser.error(f"--state-dim {state_dim} is smaller than the {series.dim} observed "
+                     "channels of the data")
+    settings["state_dim"] = state_dim
+    folder = _run_folder(args.out)
+    if (folder / "history.csv").exists():
+        parser.error(f"--out {folder}: the folder already holds a run (history.csv); choose "
+                     "another folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+
+    wall_start = time.perf_counter()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(settings["threads"])
+    try:
+        return _run(args, settings, series, folder, solve_config, train_config, device, say,
+                    wall_start, argv)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(args, settings, series, folder, solve_config, train_config, device, say, wall_start,
+         argv) -> int:
+    scaling = Scaling.fit(series, settings["scaling"])
+    train_series = scaling.transform(series)
+    torch.manual_seed(settings["seed"])
+    dtype = getattr(torch, settings["dtype"])
+    model = build_model({"kind": "reference", "state_dim": settings["state_dim"]})
+    model = model.to(dtype=dtype, device=device)
+    say(f"neuralsde {__version__}: fitting {series.source} ({series.n_points} points, "
+        f"{series.n_paths} path(s), {series.dim} channel(s)) -> {folder}")
+    interrupted = False
+    try:
+        result = fit(model, train_series, solve_config=solve_config, train_config=train_config,
+                     history_path=folder / "history.csv", quiet=args.quiet)
+    except KeyboardInterrupt:
+        interrupted = True
+        result = None
+    write_artifacts(folder, model=model, series=series, scaling=scaling, settings=settings,
+                    solve_config=solve_config, train_config=train_config, result=result,
+                    wall_start=wall_start, argv=argv if argv is not None else sys.argv[1:],
+                    say=say)
+    return 130 if interrupted else 0
+
+
+def _history_rows(folder: Path) -> list[dict]:
+    import csv
+
+    path = folder / "history.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def write_artifacts(folder: Path, *, model, series: TimeSeries, scaling: Scaling, settings: dict,
+                    solve_config: SolveConfig, train_config: TrainConfig, result, wall_start: float,
+                    argv, say) -> dict:
+    """Samples, plots, metrics and the model of a finished (or stopped) run."""
+    from .plotting import plot_fit, plot_loss, save
+
+    d = series.dim
+    state_dim = settings["state_dim"]
+    y0_model = initial_state(scaling.transform(series), state_dim)
+    y0_data = y0_model.clone()
+    y0_data[:d] = scaling.inverse_y(y0_model[:d])
+    sample_seed = settings["seed"] * 1_000_003 + 999_999
+    n = settings["samples"]
+    ts = series.ts
+    samples = sample(model, y0_data, ts, n, solve_config=solve_config, seed=sample_seed,
+                     scaling=scaling)[..., :d].cpu().numpy()
+    observed = series.ys.masked_fill(~series.mask, float("nan")).numpy()
+    observed_out = observed[:, 0, :] if series.n_paths == 1 else observed
+    np.savez(folder / "samples.npz", t=ts.numpy(), samples=samples, observed=observed_out,
+             names=np.array(series.names))
+    mean = np.nanmean(samples, axis=0)  # (T, d)
+    target = np.nanmean(observed, axis=1) if series.n_paths > 1 else observed[:, 0, :]
+    path_mean_mse = _finite_mean_mse(mean, target)
+    clean_mse = clean_vs_data = None
+    if series.clean is not None:
+        clean = series.clean.numpy()
+        clean_mse = _finite_mean_mse(mean, clean)
+        clean_vs_data = _finite_mean_mse(clean, target)
+
+    # A finer grid for the figure (the saved samples stay at the data's times).
+    fine = torch.linspace(float(ts[0]), float(ts[-1]), 10 * (len(ts) - 1) + 1, dtype=torch.float64)
+    fine = torch.unique(torch.cat([fine, ts]))
+    fine_samples = sample(model, y0_data, fine, n, solve_config=solve_config, seed=sample_seed,
+                          scaling=scaling)[..., :d].cpu().numpy()
+    title = ("Neural SDE fit" + (" (blog configuration)" if settings["blog"] else "")
+             + f": path-mean MSE {path_mean_mse:.3g}")
+    fig = plot_fit(fine.numpy(), fine_samples, observed=observed, obs_t=ts.numpy(),
+                   clean=series.clean.numpy() if series.clean is not None else None,
+                   clean_label="exp(x), noise-free" if series.source.startswith("reference")
+                   else "noise-free curve",
+                   names=series.names, time_label=series.time_name, title=title)
+    save(fig, folder / "fit.png")
+
+    rows = result.history if result is not None else _history_rows(folder)
+    iterations = [int(r["iteration"]) for r in rows]
+    losses = [float(r["loss"]) for r in rows]
+    stage_idx = [int(r["stage"]) for r in rows]
+    names = {}
+    for r in rows:
+        names.setdefault(int(r["stage"]), r["stage_name"])
+    if rows:
+        fig = plot_loss(iterations, losses, stages=stage_idx, stage_names=names,
+                        title=f"Training loss ({train_config.loss}, {train_config.paths} path(s) "
+                              "per iteration)", ylabel=f"loss ({train_config.loss}, training units)")
+        save(fig, folder / "loss.png")
+
+    good = [float(r["loss"]) for r in rows if not r["event"]]
+    metrics = {
+        "final_loss": good[-1] if good else None,
+        "final_loss_smoothed": float(np.mean(good[-20:])) if good else None,
+        "path_mean_mse": path_mean_mse,
+        "clean_mse": clean_mse,
+        "clean_vs_data_mse": clean_vs_data,
+        "wall_seconds": time.perf_counter() - wall_start,
+        "train_seconds": result.wall_seconds if result is not None else None,
+        "iterations": len(rows),
+        "events": sum(1 for r in rows if r["event"]),
+        "stopped": result.stopped if result is not None else "interrupted",
+        "solver": result.solver_totals if result is not None else None,
+        "samples": n,
+        "sample_seed": sample_seed,
+        "settings": {**settings, "solve_config": asdict(solve_config),
+                     "train_config": train_config.to_dict(), "scaling": scaling.to_dict(),
+                     "argv": list(argv)},
+        "data": {"source": series.source, "n_points": series.n_points, "n_paths": series.n_paths,
+                 "names": list(series.names), "time_name": series.time_name},
+        "versions": {"neuralsde": __version__, "torch": torch.__version__,
+                     "python": platform.python_version()},
+    }
+    save_model(folder / "model.pt", model, scaling=scaling,
+               extra={"solve_config": asdict(solve_config), "train_config": train_config.to_dict(),
+                      "y0": y0_data.tolist(), "sample_seed": sample_seed,
+                      "data_source": series.source, "names": list(series.names)})
+    _write_json(folder / "metrics.json", metrics)
+    say(f"{metrics['stopped']}: {metrics['iterations']} iterations in "
+        f"{metrics['wall_seconds']:.1f} s; path-mean MSE of {n} samples vs data "
+        f"{path_mean_mse:.4g}" + (f" (the noise-free curve scores {clean_vs_data:.4g})"
+                                  if clean_vs_data is not None else ""))
+    say(f"wrote {folder}/: fit.png loss.png history.csv metrics.json model.pt samples.npz")
+    return metrics
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""`python -m neuralsde.fit`: the run folder it writes, and the errors for bad flags."""
+
+import csv
+import json
+import math
+
+import matplotlib.image
+import numpy as np
+import pytest
+import torch
+
+from neuralsde.fit import BLOG, DEFAULTS, METRICS_KEYS, build_parser, main, resolve
+from neuralsde.solve import SolveConfig
+from neuralsde.train import load_model, sample
+
+TINY = ["--iters", "6", "--stage-iters", "2", "--paths", "3", "--samples", "11", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "folder"
+    status = main(TINY + ["--seed", "2", "--out", str(out)])
+    return status, out
+
+
+def test_main_writes_every_artifact(run):
+    status, out = run
+    assert status == 0
+    names = {"fit.png", "loss.png", "history.csv", "metrics.json", "model.pt", "samples.npz"}
+    assert names <= {p.name for p in out.iterdir()}
+    assert not any(p.name.endswith(".tmp") for p in out.iterdir())
+
+
+def test_pngs_are_images_of_sensible_size(run):
+    _, out = run
+    for name in ("fit.png", "loss.png"):
+        image = matplotlib.image.imread(out / name)
+        height, width = image.shape[:2]
+        assert 300 <= height <= 2000 and 500 <= width <= 2500
+        assert image[..., :3].std() > 0.05  # not a blank canvas
+
+
+def test_metrics_json_has_the_documented_keys(run):
+    _, out = run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) == set(METRICS_KEYS)
+    # 6 iterations on all 7 points, then 6 stages (2..7 points) of 2 iterations.
+    assert metrics["iterations"] == 6 + 6 * 2
+    assert metrics["settings"]["seed"] == 2 and metrics["settings"]["paths"] == 3
+    assert metrics["settings"]["solve_config"]["tableau"] == DEFAULTS["tableau"]
+    assert set(metrics["solver"]) == {"steps", "rejected", "f_evals", "g_evals"}
+    assert metrics["solver"]["steps"] > 0 and metrics["wall_seconds"] > 0
+    # The path-mean MSE is what the saved samples give against the data.
+    data = np.load(out / "samples.npz")
+    mean = data["samples"].mean(axis=0)
+    assert math.isclose(metrics["path_mean_mse"], float(np.mean((mean - data["observed"]) ** 2)),
+                        rel_tol=1e-9)
+    # exp(x) against the built-in noisy data (the issue quotes 1.34).
+    assert math.isclose(metrics["clean_vs_data_mse"], 1.34, abs_tol=0.005)
+
+
+def test_history_csv_has_a_row_per_iteration(run):
+    _, out = run
+    with open(out / "history.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(rows) == metrics["iterations"]
+    assert float(rows[-1]["loss"]) == pytest.approx(metrics["final_loss"], rel=1e-12)
+
+
+def test_samples_npz_has_the_documented_shapes(run):
+    _, out = run
+    data = np.load(out / "samples.npz")
+    assert data["t"].shape == (7,) and data["samples"].shape == (11, 7, 1)
+    assert data["observed"].shape == (7, 1)
+    np.testing.assert_array_equal(data["t"], np.arange(7.0))
+    # Samples are in data units: every path starts at the first observation.
+    np.testing.assert_allclose(data["samples"][:, 0, 0], data["observed"][0, 0], rtol=1e-6)
+
+
+def test_model_pt_rebuilds_a_model_with_the_same_samples(run):
+    _, out = run
+    model, scaling, extra = load_model(out / "model.pt")
+    saved = np.load(out / "samples.npz")
+    again = sample(model, torch.tensor(extra["y0"]), torch.as_tensor(saved["t"]),
+                   saved["samples"].shape[0], solve_config=SolveConfig(**extra["solve_config"]),
+                   seed=extra["sample_seed"], scaling=scaling)[..., :1]
+    np.testing.assert_array_equal(again.numpy(), saved["samples"])
+
+
+@pytest.mark.parametrize("argv,flag", [
+    (["--iters", "-1"], "--iters"),
+    (["--stage-iters", "x"], "--stage-iters"),
+    (["--loss", "mae"], "--loss"),
+    (["--method", "rk4"], "--method"),
+    (["--paths", "0"], "--paths"),
+    (["--rtol", "0"], "--rtol"),
+    (["--dt", "-0.1"], "--dt"),
+    (["--lr", "nan"], "--lr"),
+    (["--gradient", "reverse"], "--gradient"),
+    (["--method", "euler"], "--dt"),
+    (["--loss", "moments", "--paths", "1"], "--paths"),
+    (["--time-column", "t"], "--data"),
+    (["--data", "/nonexistent/file.csv"], "--data"),
+    (["--state-dim", "0"], "--state-dim"),
+    (["--iters", "0", "--no-curriculum"], "--iters"),
+])
+def test_bad_flags_exit_2_naming_the_flag(argv, flag, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv + ["--out", str(tmp_path / "never")])
+    assert exit_info.value.code == 2
+    assert flag in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
+
+
+def test_blog_flag_selects_the_literal_configuration_and_explicit_flags_win():
+    parser = build_parser()
+    assert resolve(parser.parse_args([])) == {**DEFAULTS, "blog": False}
+    blog = resolve(parser.parse_args(["--blog"]))
+    assert blog == {**DEFAULTS, **BLOG, "blog": True}
+    assert blog["tableau"] == "sosri" and blog["paths"] == 1 and blog["scaling"] == "none"
+    assert resolve(parser.parse_args(["--blog", "--paths", "4"]))["paths"] == 4
+
+
+def test_out_folder_with_a_run_is_not_overwritten(run, capsys):
+    _, out = run
+    before = (out / "history.csv").read_bytes()
+    with pytest.raises(SystemExit) as exit_info:
+        main(TINY + ["--out", str(out)])
+    assert exit_info.value.code == 2 and "--out" in capsys.readouterr().err
+    assert (out / "history.csv").read_bytes() == before
