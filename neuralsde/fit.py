@@ -38,15 +38,19 @@ DEFAULTS = {
     "seed": 0, "iters": 500, "stage_iters": 300, "curriculum": True, "paths": 16,
     "samples": 100, "loss": "mse", "method": "sri", "tableau": "sriw1", "gradient": "backprop",
     "rtol": 0.1, "atol": 0.1, "dt": None, "lr": 0.01, "lr_final": 0.1, "scaling": "standard",
-    "state_dim": None, "dtype": "float32", "device": "cpu", "threads": 1,
+    "state_dim": None, "dtype": "float32", "device": "cpu", "threads": 1, "holdout": None,
+    "model": "sde",
 }
 #: The DiffEqFlux blog, literally: SOSRI, one sample path per iteration, no normalisation, a
 #: constant learning rate.
 BLOG = {"tableau": "sosri", "paths": 1, "scaling": "none", "lr_final": 1.0}
 
-METRICS_KEYS = ("final_loss", "final_loss_smoothed", "path_mean_mse", "clean_mse", "clean_vs_data_mse",
-                "wall_seconds", "train_seconds", "iterations", "events", "stopped", "solver",
+METRICS_KEYS = ("final_loss", "final_loss_smoothed", "path_mean_mse", "clean_mse",
+                "clean_vs_data_mse", "wall_seconds", "train_seconds", "iterations", "events", "stopped", "solver",
                 "samples", "sample_seed", "settings", "data", "versions")
+#: Added to metrics.json by ``--holdout``.
+HOLDOUT_KEYS = ("holdout_mse", "holdout_crps", "holdout_coverage_90", "baseline_holdout_mse",
+                "baseline_holdout_crps", "baseline_holdout_coverage_90", "n_train", "n_holdout")
 
 
 def _positive_int(text):
@@ -86,6 +90,13 @@ def _fraction(text):
     return value
 
 
+def _open_fraction(text):
+    value = _positive_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number in (0, 1)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m neuralsde.fit",
@@ -101,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "other numeric columns)")
     io.add_argument("--group-column", help="column naming the sample path of each row (panel "
                     "data in long format)")
+    io.add_argument("--holdout", type=_open_fraction, default=S, metavar="FRACTION",
+                    help="hold out the last FRACTION of the time points: train on the rest, "
+                         "forecast them from the last training observation, score the forecast "
+                         "against a random walk")
     io.add_argument("--out", metavar="DIR", help="run folder (default: runs/<timestamp>)")
     io.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     tr = p.add_argument_group("training (defaults: the tuned reference workflow)")
@@ -108,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the DiffEqFlux blog's literal configuration: SOSRI, 1 path per "
                          "iteration, no normalisation, constant learning rate (explicit flags "
                          "still win)")
+    tr.add_argument("--model", choices=("sde", "ode"), default=S,
+                    help="neural SDE (default) or its deterministic counterpart, a neural ODE "
+                         "solved with torchdiffeq (dopri5 adaptive, rk4 with --dt)")
     tr.add_argument("--seed", type=_count, default=S, help=f"seed of initial weights and "
                     f"Brownian paths (default {DEFAULTS['seed']})")
     tr.add_argument("--iters", type=_count, default=S, help="iterations of the initial phase on "
@@ -162,6 +180,8 @@ def resolve(args: argparse.Namespace) -> dict:
         if hasattr(args, key):
             settings[key] = getattr(args, key)
     settings["blog"] = args.blog
+    if settings["model"] == "ode" and not hasattr(args, "paths"):
+        settings["paths"] = 1  # deterministic: one path says everything
     return settings
 
 
@@ -204,6 +224,9 @@ def _configs(settings, parser):
         parser.error(f"training flags: {err}")
     if train_config.iters == 0 and (not train_config.curriculum or train_config.stage_iters == 0):
         parser.error("--iters 0 with no curriculum iterations trains nothing; give --iters >= 1")
+    if settings["model"] == "ode" and settings["loss"] == "moments":
+        parser.error("--loss moments fits a spread, which --model ode does not have; use --loss "
+                     "mse")
     if settings["loss"] == "moments" and settings["paths"] < 2:
         parser.error("--loss moments needs --paths >= 2 (a variance across paths)")
     return solve_config, train_config
@@ -263,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--state-dim {state_dim} is smaller than the {series.dim} observed "
                      "channels of the data")
     settings["state_dim"] = state_dim
+    if settings["holdout"] is not None and series.n_points < 3:
+        parser.error(f"--holdout needs at least 3 time points (2 to train, 1 to forecast); "
+                     f"{series.source} has {series.n_points}")
     folder = _run_folder(args.out)
     if (folder / "history.csv").exists():
         parser.error(f"--out {folder}: the folder already holds a run (history.csv); choose "
@@ -280,28 +306,49 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(threads)
 
 
+def holdout_split(n_points: int, fraction: float | None) -> int:
+    """Number of training points when the last ``fraction`` of the time points is held out:
+    ``round(n_points * (1 - fraction))``, at least 2 for training and at least 1 held out."""
+    if fraction is None:
+        return n_points
+    n_train = int(round(n_points * (1.0 - fraction)))
+    return max(2, min(n_train, n_points - 1))
+
+
 def _run(args, settings, series, folder, solve_config, train_config, device, say, wall_start,
          argv) -> int:
-    scaling = Scaling.fit(series, settings["scaling"])
-    train_series = scaling.transform(series)
+    n_train = holdout_split(series.n_points, settings["holdout"])
+    train = series.head(n_train)
+    scaling = Scaling.fit(train, settings["scaling"])
     torch.manual_seed(settings["seed"])
-    dtype = getattr(torch, settings["dtype"])
-    model = build_model({"kind": "reference", "state_dim": settings["state_dim"]})
-    model = model.to(dtype=dtype, device=device)
+    model = build_model(model_spec(settings))
+    model = model.to(dtype=getattr(torch, settings["dtype"]), device=device)
     say(f"neuralsde {__version__}: fitting {series.source} ({series.n_points} points, "
-        f"{series.n_paths} path(s), {series.dim} channel(s)) -> {folder}")
+        f"{series.n_paths} path(s), {series.dim} channel(s)"
+        + (f"; training on the first {n_train}, forecasting {series.n_points - n_train}"
+           if n_train < series.n_points else "") + f") -> {folder}")
     interrupted = False
     try:
-        result = fit(model, train_series, solve_config=solve_config, train_config=train_config,
-                     history_path=folder / "history.csv", quiet=args.quiet)
+        result = fit(model, scaling.transform(train), solve_config=solve_config,
+                     train_config=train_config, history_path=folder / "history.csv",
+                     quiet=args.quiet)
     except KeyboardInterrupt:
         interrupted = True
         result = None
-    write_artifacts(folder, model=model, series=series, scaling=scaling, settings=settings,
-                    solve_config=solve_config, train_config=train_config, result=result,
-                    wall_start=wall_start, argv=argv if argv is not None else sys.argv[1:],
-                    say=say)
+        say("interrupted: writing the artifacts of what was done")
+    write_artifacts(folder, model=model, series=series, n_train=n_train, scaling=scaling,
+                    settings=settings, solve_config=solve_config, train_config=train_config,
+                    result=result, wall_start=wall_start,
+                    argv=argv if argv is not None else sys.argv[1:], say=say)
     return 130 if interrupted else 0
+
+
+def model_spec(settings: dict) -> dict:
+    """The :func:`neuralsde.build_model` spec the CLI uses."""
+    if settings["model"] == "ode":
+        return {"kind": "ode", "state_dim": settings["state_dim"], "hidden": 20,
+                "cubic": True}
+    return {"kind": "reference", "state_dim": settings["state_dim"], "hidden": 20}
 
 
 def _history_rows(folder: Path) -> list[dict]:
@@ -314,47 +361,128 @@ def _history_rows(folder: Path) -> list[dict]:
         return list(csv.DictReader(file))
 
 
-def write_artifacts(folder: Path, *, model, series: TimeSeries, scaling: Scaling, settings: dict,
-                    solve_config: SolveConfig, train_config: TrainConfig, result, wall_start: float,
-                    argv, say) -> dict:
-    """Samples, plots, metrics and the model of a finished (or stopped) run."""
+def _observed(series: TimeSeries) -> np.ndarray:
+    """(T, P, d) observations with NaN where missing."""
+    return series.ys.masked_fill(~series.mask, float("nan")).numpy()
+
+
+def _path_mean(observed: np.ndarray) -> np.ndarray:
+    """(T, d) mean over the observed paths (NaN where none is observed)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
+        return np.nanmean(observed, axis=1)
+
+
+def _scores(samples: np.ndarray, observed: np.ndarray) -> dict:
+    """Forecast scores of ``samples`` (S, T, d) against ``observed`` (T, P, d): for a panel the
+    scores of the ensemble against each observed path, averaged over paths (weighted by their
+    observed entries)."""
+    from .metrics import forecast_scores
+
+    totals = {"mse": 0.0, "crps": 0.0, "coverage_90": 0.0}
+    weight = 0
+    for p in range(observed.shape[1]):
+        obs = observed[:, p, :]
+        n = int(np.isfinite(obs).sum())
+        if n == 0:
+            continue
+        scores = forecast_scores(samples, obs)
+        for key in totals:
+            totals[key] += n * scores[key]
+        weight += n
+    return {k: (v / weight if weight else math.nan) for k, v in totals.items()}
+
+
+def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, scaling: Scaling,
+                    settings: dict, solve_config: SolveConfig, train_config: TrainConfig, result,
+                    wall_start: float, argv, say) -> dict:
+    """Samples, plots, metrics and the model of a finished (or stopped) run.
+
+    ``samples.npz`` holds ``t`` (T,), ``samples`` (S, T, d): the model run freely from the
+    initial state over every time of the data, and ``observed`` ((T, d), or (T, P, d) for a
+    panel), all in data units. With a holdout it also holds ``forecast_t``, ``forecast``
+    (S, T_holdout, d): paths started from the last training observation, and ``baseline``: the
+    random-walk forecast.
+    """
+    from .metrics import random_walk_baseline
     from .plotting import plot_fit, plot_loss, save
 
-    d = series.dim
-    state_dim = settings["state_dim"]
-    y0_model = initial_state(scaling.transform(series), state_dim)
+    d, state_dim, n = series.dim, settings["state_dim"], settings["samples"]
+    train = series.head(n_train)
+    ts = series.ts
+    t_split = float(ts[n_train - 1])
+    has_holdout = n_train < series.n_points
+    y0_model = initial_state(scaling.transform(train), state_dim)
     y0_data = y0_model.clone()
     y0_data[:d] = scaling.inverse_y(y0_model[:d])
     sample_seed = settings["seed"] * 1_000_003 + 999_999
-    n = settings["samples"]
-    ts = series.ts
-    samples = sample(model, y0_data, ts, n, solve_config=solve_config, seed=sample_seed,
-                     scaling=scaling)[..., :d].cpu().numpy()
-    observed = series.ys.masked_fill(~series.mask, float("nan")).numpy()
+
+    def draw(y0, times, t0=None, seed=sample_seed):
+        return sample(model, y0, times, n, solve_config=solve_config, seed=seed, t0=t0,
+                      scaling=scaling).cpu().numpy()
+
+    free = draw(y0_data, ts)  # (S, T, state_dim)
+    samples = free[..., :d]
+    observed = _observed(series)  # (T, P, d)
     observed_out = observed[:, 0, :] if series.n_paths == 1 else observed
-    np.savez(folder / "samples.npz", t=ts.numpy(), samples=samples, observed=observed_out,
-             names=np.array(series.names))
-    mean = np.nanmean(samples, axis=0)  # (T, d)
-    target = np.nanmean(observed, axis=1) if series.n_paths > 1 else observed[:, 0, :]
-    path_mean_mse = _finite_mean_mse(mean, target)
+    target = _path_mean(observed)  # (T, d)
+    arrays = {"t": ts.numpy(), "samples": samples, "observed": observed_out,
+              "names": np.array(series.names)}
+    path_mean_mse = _finite_mean_mse(samples[:, :n_train].mean(axis=0), target[:n_train])
+    metrics_extra = {}
+    fine = torch.linspace(float(ts[0]), t_split, 10 * (n_train - 1) + 1, dtype=torch.float64)
+    fine = torch.unique(torch.cat([fine, ts[:n_train]]))
+    fine_samples = draw(y0_data, fine)[..., :d]
+    fine_t = fine.numpy()
+    if has_holdout:
+        # Forecast from the last training observation; latent channels start at the mean of
+        # the model's own latent channels at that time.
+        last = _path_mean(_observed(train))[-1]  # (d,)
+        for c in range(d):  # a channel missing at the last training time: its last observation
+            if not np.isfinite(last[c]):
+                column = _path_mean(_observed(train))[:, c]
+                last[c] = column[np.isfinite(column)][-1]
+        y_start = torch.tensor(np.concatenate([last, free[:, n_train - 1, d:].mean(axis=0)]))
+        future_t = ts[n_train:]
+        forecast = draw(y_start, future_t, t0=t_split)[..., :d]
+        future_obs = observed[n_train:]
+        train_obs = _observed(train)
+        baseline = random_walk_baseline(train.ts.numpy(), train_obs, np.isfinite(train_obs),
+                                        future_t.numpy(), last, n_samples=n,
+                                        seed=sample_seed % (2**32))
+        model_scores, base_scores = _scores(forecast, future_obs), _scores(baseline, future_obs)
+        for key in ("mse", "crps", "coverage_90"):
+            metrics_extra[f"holdout_{key}"] = model_scores[key]
+            metrics_extra[f"baseline_holdout_{key}"] = base_scores[key]
+        metrics_extra["n_train"] = n_train
+        metrics_extra["n_holdout"] = series.n_points - n_train
+        arrays.update(forecast_t=future_t.numpy(), forecast=forecast, baseline=baseline)
+        fine_f = torch.linspace(t_split, float(ts[-1]), 10 * (series.n_points - n_train) + 1,
+                                dtype=torch.float64)
+        fine_f = torch.unique(torch.cat([fine_f, future_t]))[1:]
+        fine_forecast = draw(y_start, fine_f, t0=t_split)[..., :d]
+        fine_t = np.concatenate([fine_t, fine_f.numpy()])
+        fine_samples = np.concatenate([fine_samples, fine_forecast], axis=1)
+    np.savez(folder / "samples.npz", **arrays)
+
     clean_mse = clean_vs_data = None
     if series.clean is not None:
         clean = series.clean.numpy()
-        clean_mse = _finite_mean_mse(mean, clean)
-        clean_vs_data = _finite_mean_mse(clean, target)
+        clean_mse = _finite_mean_mse(samples[:, :n_train].mean(axis=0), clean[:n_train])
+        clean_vs_data = _finite_mean_mse(clean[:n_train], target[:n_train])
 
-    # A finer grid for the figure (the saved samples stay at the data's times).
-    fine = torch.linspace(float(ts[0]), float(ts[-1]), 10 * (len(ts) - 1) + 1, dtype=torch.float64)
-    fine = torch.unique(torch.cat([fine, ts]))
-    fine_samples = sample(model, y0_data, fine, n, solve_config=solve_config, seed=sample_seed,
-                          scaling=scaling)[..., :d].cpu().numpy()
-    title = ("Neural SDE fit" + (" (blog configuration)" if settings["blog"] else "")
-             + f": path-mean MSE {path_mean_mse:.3g}")
-    fig = plot_fit(fine.numpy(), fine_samples, observed=observed, obs_t=ts.numpy(),
+    reference = series.source.startswith("reference")
+    title = (("Neural ODE" if settings["model"] == "ode" else "Neural SDE") + " fit"
+             + (" (blog configuration)" if settings["blog"] else "")
+             + f": path-mean MSE {path_mean_mse:.3g}"
+             + (f", holdout CRPS {metrics_extra['holdout_crps']:.3g}" if has_holdout else ""))
+    fig = plot_fit(fine_t, fine_samples, observed=observed_out, obs_t=ts.numpy(),
                    clean=series.clean.numpy() if series.clean is not None else None,
-                   clean_label="exp(x), noise-free" if series.source.startswith("reference")
-                   else "noise-free curve",
-                   names=series.names, time_label=series.time_name, title=title)
+                   clean_label="exp(x), noise-free" if reference else "noise-free curve",
+                   split_time=t_split if has_holdout else None, names=series.names,
+                   time_label=series.time_name, title=title)
     save(fig, folder / "fit.png")
 
     rows = result.history if result is not None else _history_rows(folder)
@@ -377,6 +505,7 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, scaling: Scaling
         "path_mean_mse": path_mean_mse,
         "clean_mse": clean_mse,
         "clean_vs_data_mse": clean_vs_data,
+        **metrics_extra,
         "wall_seconds": time.perf_counter() - wall_start,
         "train_seconds": result.wall_seconds if result is not None else None,
         "iterations": len(rows),
@@ -385,7 +514,7 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, scaling: Scaling
         "solver": result.solver_totals if result is not None else None,
         "samples": n,
         "sample_seed": sample_seed,
-        "settings": {**settings, "solve_config": asdict(solve_config),
+        "settings": {**settings, "model_spec": model.spec, "solve_config": asdict(solve_config),
                      "train_config": train_config.to_dict(), "scaling": scaling.to_dict(),
                      "argv": list(argv)},
         "data": {"source": series.source, "n_points": series.n_points, "n_paths": series.n_paths,
@@ -396,12 +525,19 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, scaling: Scaling
     save_model(folder / "model.pt", model, scaling=scaling,
                extra={"solve_config": asdict(solve_config), "train_config": train_config.to_dict(),
                       "y0": y0_data.tolist(), "sample_seed": sample_seed,
-                      "data_source": series.source, "names": list(series.names)})
+                      "data_source": series.source, "names": list(series.names),
+                      "n_train": n_train})
     _write_json(folder / "metrics.json", metrics)
     say(f"{metrics['stopped']}: {metrics['iterations']} iterations in "
         f"{metrics['wall_seconds']:.1f} s; path-mean MSE of {n} samples vs data "
         f"{path_mean_mse:.4g}" + (f" (the noise-free curve scores {clean_vs_data:.4g})"
                                   if clean_vs_data is not None else ""))
+    if has_holdout:
+        say("holdout ({} points): model MSE {:.4g}, CRPS {:.4g}, 90% coverage {:.2f}; random walk "
+            "MSE {:.4g}, CRPS {:.4g}, coverage {:.2f}".format(
+                metrics["n_holdout"], metrics["holdout_mse"], metrics["holdout_crps"],
+                metrics["holdout_coverage_90"], metrics["baseline_holdout_mse"],
+                metrics["baseline_holdout_crps"], metrics["baseline_holdout_coverage_90"]))
     say(f"wrote {folder}/: fit.png loss.png history.csv metrics.json model.pt samples.npz")
     return metrics
 

@@ -129,3 +129,81 @@ def test_out_folder_with_a_run_is_not_overwritten(run, capsys):
         main(TINY + ["--out", str(out)])
     assert exit_info.value.code == 2 and "--out" in capsys.readouterr().err
     assert (out / "history.csv").read_bytes() == before
+
+
+def test_holdout_split_rule():
+    from neuralsde.fit import holdout_split
+
+    assert holdout_split(7, None) == 7
+    assert holdout_split(7, 0.3) == 5 and holdout_split(10, 0.2) == 8
+    assert holdout_split(3, 0.9) == 2 and holdout_split(100, 0.001) == 99
+
+
+def test_holdout_forecast_and_baseline_scores(tmp_path):
+    from neuralsde.fit import HOLDOUT_KEYS
+    from neuralsde.metrics import forecast_scores, random_walk_sigma2
+
+    out = tmp_path / "h"
+    assert main(TINY + ["--holdout", "0.3", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(HOLDOUT_KEYS) <= set(metrics)
+    assert metrics["n_train"] == 5 and metrics["n_holdout"] == 2
+    data = np.load(out / "samples.npz")
+    assert data["forecast"].shape == (11, 2, 1) and data["baseline"].shape == (11, 2, 1)
+    np.testing.assert_array_equal(data["forecast_t"], [5.0, 6.0])
+    future = data["observed"][5:]
+    for prefix, key in (("holdout_", "forecast"), ("baseline_holdout_", "baseline")):
+        scores = forecast_scores(data[key], future)
+        for name in ("mse", "crps", "coverage_90"):
+            assert metrics[prefix + name] == pytest.approx(scores[name], rel=1e-12)
+    # The baseline is a driftless random walk from the last training value with the variance per
+    # unit time of the training increments: its sample spread grows like sqrt(t - t_last).
+    sigma2 = random_walk_sigma2(data["t"][:5], data["observed"][:5])
+    spread = data["baseline"].std(axis=0)[:, 0] / np.sqrt(sigma2[0] * np.array([1.0, 2.0]))
+    assert np.all(np.abs(spread - 1) < 0.5)
+    assert abs(data["baseline"].mean() - data["observed"][4, 0]) < 3 * np.sqrt(sigma2[0] * 2)
+    # The scaling was fitted on the training part only.
+    train = data["observed"][:5, 0]
+    assert metrics["settings"]["scaling"]["y_shift"][0] == pytest.approx(train.mean())
+
+
+def test_csv_with_iso_dates_two_columns_and_a_gap(tmp_path):
+    csv_path = tmp_path / "obs.csv"
+    rows = ["date,temp,flow,site"]
+    for k in range(8):
+        flow = "" if k == 3 else f"{1 + 0.1 * k:.2f}"
+        rows.append(f"2024-01-{k + 1:02d},{10 + k * 0.5:.2f},{flow},A")
+    csv_path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    assert main(TINY + ["--data", str(csv_path), "--out", str(out)]) == 0
+    data = np.load(out / "samples.npz")
+    assert data["samples"].shape == (11, 8, 2) and data["observed"].shape == (8, 2)
+    assert np.isnan(data["observed"][3, 1]) and list(data["names"]) == ["temp", "flow"]
+    np.testing.assert_allclose(data["t"], np.arange(8.0))  # days since the first date
+    # In data units: every path starts at the first observation of each channel.
+    np.testing.assert_allclose(data["samples"][:, 0, :], np.broadcast_to([10.0, 1.0], (11, 2)),
+                               rtol=1e-5)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["settings"]["state_dim"] == 4 and metrics["data"]["names"] == ["temp", "flow"]
+
+
+def test_panel_csv_with_moment_matching(tmp_path):
+    csv_path = tmp_path / "panel.csv"
+    rng = np.random.default_rng(0)
+    rows = ["t,id,x"]
+    for g in range(5):
+        x = 1.0
+        for k in range(6):
+            rows.append(f"{k * 0.5},{g},{x:.4f}")
+            x += 0.3 * rng.standard_normal()
+    csv_path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    argv = TINY + ["--data", str(csv_path), "--group-column", "id", "--loss", "moments",
+                   "--out", str(out)]
+    assert main(argv) == 0
+    data = np.load(out / "samples.npz")
+    assert data["observed"].shape == (6, 5, 1) and data["samples"].shape == (11, 6, 1)
+    metrics = json.loads((out / "metrics.json").read_text())
+    target = data["observed"].mean(axis=1)
+    assert metrics["path_mean_mse"] == pytest.approx(
+        float(np.mean((data["samples"].mean(axis=0) - target) ** 2)), rel=1e-9)
