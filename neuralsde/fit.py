@@ -29,9 +29,17 @@ from . import __version__
 from .data import SCALING_METHODS, Scaling, TimeSeries, load_csv, reference_dataset
 from .losses import LOSSES
 from .sde import build_model
-from .solve import METHODS, SolveConfig
+from .solve import METHODS, SolveConfig, SolverError
 from .sri import TABLEAUS
-from .train import TrainConfig, fit, initial_state, sample, save_model
+from .train import (
+    DIVERGENCE_POLICIES,
+    TrainConfig,
+    fit,
+    initial_state,
+    load_checkpoint,
+    sample,
+    save_model,
+)
 
 #: What ``python -m neuralsde.fit`` does without flags (and what ``--blog`` changes).
 DEFAULTS = {
@@ -39,15 +47,15 @@ DEFAULTS = {
     "samples": 100, "loss": "mse", "method": "sri", "tableau": "sriw1", "gradient": "backprop",
     "rtol": 0.1, "atol": 0.1, "dt": None, "lr": 0.01, "lr_final": 0.1, "scaling": "standard",
     "state_dim": None, "dtype": "float32", "device": "cpu", "threads": 1, "holdout": None,
-    "model": "sde",
+    "model": "sde", "checkpoint_every": 100, "on_divergence": "restore",
 }
 #: The DiffEqFlux blog, literally: SOSRI, one sample path per iteration, no normalisation, a
 #: constant learning rate.
 BLOG = {"tableau": "sosri", "paths": 1, "scaling": "none", "lr_final": 1.0}
 
 METRICS_KEYS = ("final_loss", "final_loss_smoothed", "path_mean_mse", "clean_mse",
-                "clean_vs_data_mse", "wall_seconds", "train_seconds", "iterations", "events", "stopped", "solver",
-                "samples", "sample_seed", "settings", "data", "versions")
+                "clean_vs_data_mse", "wall_seconds", "train_seconds", "iterations", "events",
+                "restores", "stopped", "solver", "samples", "sampling_error", "sample_seed", "settings", "data", "versions")
 #: Added to metrics.json by ``--holdout``.
 HOLDOUT_KEYS = ("holdout_mse", "holdout_crps", "holdout_coverage_90", "baseline_holdout_mse",
                 "baseline_holdout_crps", "baseline_holdout_coverage_90", "n_train", "n_holdout")
@@ -118,6 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
                          "against a random walk")
     io.add_argument("--out", metavar="DIR", help="run folder (default: runs/<timestamp>)")
     io.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    io.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last "
+                    "checkpoint, with the settings stored there")
+    io.add_argument("--checkpoint-every", type=_positive_int, default=S, metavar="N",
+                    help="write DIR/checkpoint.pt every N iterations (and at every stage end) "
+                         f"(default {DEFAULTS['checkpoint_every']})")
+    io.add_argument("--on-divergence", choices=DIVERGENCE_POLICIES, default=S,
+                    help="when a loss or gradient is not finite or the solver fails: restore "
+                         "the last checkpoint and halve the learning rate (stop after 3 in a "
+                         "row), skip the iteration, or stop (default restore)")
     tr = p.add_argument_group("training (defaults: the tuned reference workflow)")
     tr.add_argument("--blog", action="store_true",
                     help="the DiffEqFlux blog's literal configuration: SOSRI, 1 path per "
@@ -262,9 +279,21 @@ def _json_default(value):
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
+def _finite_or_none(value):
+    """JSON has no NaN or infinity: such numbers are written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
 def _write_json(path: Path, payload: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=_json_default, allow_nan=True) + "\n")
+    tmp.write_text(json.dumps(_finite_or_none(payload), indent=2, default=_json_default,
+                              allow_nan=False) + "\n")
     os.replace(tmp, path)
 
 
@@ -273,10 +302,17 @@ def _finite_mean_mse(mean: np.ndarray, target: np.ndarray) -> float:
     return float(np.mean((mean[ok] - target[ok]) ** 2)) if ok.any() else math.nan
 
 
+#: Flags that may accompany ``--resume`` (they do not change the problem).
+RESUME_FLAGS = ("quiet", "threads", "device")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 done, 2 bad flags, 130 interrupted)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    if args.resume is not None:
+        return _resume(parser, args, argv)
     settings = resolve(args)
     solve_config, train_config = _configs(settings, parser)
     device = _device(settings["device"], parser)
@@ -290,20 +326,82 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--holdout needs at least 3 time points (2 to train, 1 to forecast); "
                      f"{series.source} has {series.n_points}")
     folder = _run_folder(args.out)
-    if (folder / "history.csv").exists():
-        parser.error(f"--out {folder}: the folder already holds a run (history.csv); choose "
-                     "another folder")
+    if (folder / "history.csv").exists() or (folder / "run.json").exists():
+        parser.error(f"--out {folder}: the folder already holds a run; choose another folder or "
+                     f"continue it with --resume {folder}")
     folder.mkdir(parents=True, exist_ok=True)
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    data_args = {"data": str(Path(args.data).resolve()) if args.data else None,
+                 "time_column": args.time_column, "columns": args.columns,
+                 "group_column": args.group_column}
+    _write_json(folder / "run.json", {"format": RUN_FORMAT, "settings": settings,
+                                       "data_args": data_args, "argv": argv,
+                                       "neuralsde": __version__})
+    return _with_threads(settings, lambda: _run(args.quiet, settings, series, folder,
+                                                solve_config, train_config, device, argv))
 
-    wall_start = time.perf_counter()
+
+RUN_FORMAT = "neuralsde-run-1"
+
+
+def _with_threads(settings, job):
     threads = torch.get_num_threads()
     torch.set_num_threads(settings["threads"])
     try:
-        return _run(args, settings, series, folder, solve_config, train_config, device, say,
-                    wall_start, argv)
+        return job()
     finally:
         torch.set_num_threads(threads)
+
+
+def _resume(parser, args, argv) -> int:
+    """``--resume DIR``: continue the run in DIR with the settings stored there."""
+    folder = Path(args.resume)
+    given = [key for key in (*DEFAULTS, "data", "time_column", "columns", "group_column",
+                             "out")
+             if key not in RESUME_FLAGS and getattr(args, key, None) not in (None,)]
+    if args.blog:
+        given.append("blog")
+    if given:
+        flags = ", ".join("--" + g.replace("_", "-") for g in given)
+        parser.error(f"--resume {folder}: {flags} would change the problem; a resumed run keeps "
+                     f"the settings stored in {folder / 'run.json'} (only "
+                     f"{', '.join('--' + f for f in RESUME_FLAGS)} may be given)")
+    if not folder.is_dir():
+        parser.error(f"--resume {folder}: no such folder")
+    try:
+        run = json.loads((folder / "run.json").read_text())
+        if run.get("format") != RUN_FORMAT:
+            raise ValueError("not a neuralsde run.json")
+        settings, data_args = run["settings"], run["data_args"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        parser.error(f"--resume {folder}: cannot read the run's settings from run.json ({err})")
+    for key in RESUME_FLAGS:
+        if key != "quiet" and hasattr(args, key):
+            settings[key] = getattr(args, key)
+    try:
+        state = load_checkpoint(folder / "checkpoint.pt")
+    except ValueError as err:
+        parser.error(f"--resume {folder}: {err}")
+    solve_config, train_config = _configs(settings, parser)
+    device = _device(settings["device"], parser)
+    data_ns = argparse.Namespace(**data_args)
+    series = _load_series(data_ns, parser)
+    spec = model_spec(settings)
+    model = build_model(spec)
+    problem = None
+    if state.get("spec") != model.spec:
+        problem = f"the checkpoint's model {state.get('spec')} is not this run's {model.spec}"
+    elif state.get("train_config") != train_config.to_dict():
+        problem = "the checkpoint's training settings differ from run.json's"
+    else:
+        try:
+            model.to(dtype=getattr(torch, settings["dtype"])).load_state_dict(state["model"])
+        except (RuntimeError, KeyError) as err:
+            problem = f"the checkpoint's weights do not fit the model ({err})"
+    if problem is not None:
+        parser.error(f"--resume {folder}: incompatible checkpoint: {problem}")
+    return _with_threads(settings, lambda: _run(args.quiet, settings, series, folder,
+                                                solve_config, train_config, device, argv,
+                                                resume=state))
 
 
 def holdout_split(n_points: int, fraction: float | None) -> int:
@@ -315,32 +413,75 @@ def holdout_split(n_points: int, fraction: float | None) -> int:
     return max(2, min(n_train, n_points - 1))
 
 
-def _run(args, settings, series, folder, solve_config, train_config, device, say, wall_start,
-         argv) -> int:
+def _run(quiet, settings, series, folder, solve_config, train_config, device, argv,
+         resume=None) -> int:
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    wall_start = time.perf_counter()
     n_train = holdout_split(series.n_points, settings["holdout"])
     train = series.head(n_train)
     scaling = Scaling.fit(train, settings["scaling"])
     torch.manual_seed(settings["seed"])
     model = build_model(model_spec(settings))
     model = model.to(dtype=getattr(torch, settings["dtype"]), device=device)
-    say(f"neuralsde {__version__}: fitting {series.source} ({series.n_points} points, "
-        f"{series.n_paths} path(s), {series.dim} channel(s)"
-        + (f"; training on the first {n_train}, forecasting {series.n_points - n_train}"
-           if n_train < series.n_points else "") + f") -> {folder}")
-    interrupted = False
-    try:
+    if resume is not None:
+        say(f"neuralsde {__version__}: resuming {folder} at iteration {resume['iteration']}")
+    else:
+        say(f"neuralsde {__version__}: fitting {series.source} ({series.n_points} points, "
+            f"{series.n_paths} path(s), {series.dim} channel(s)"
+            + (f"; training on the first {n_train}, forecasting {series.n_points - n_train}"
+               if n_train < series.n_points else "") + f") -> {folder}")
+    stop = _StopOnSignal(say)
+    with stop:
         result = fit(model, scaling.transform(train), solve_config=solve_config,
                      train_config=train_config, history_path=folder / "history.csv",
-                     quiet=args.quiet)
-    except KeyboardInterrupt:
-        interrupted = True
-        result = None
-        say("interrupted: writing the artifacts of what was done")
+                     quiet=quiet, callbacks=[stop], checkpoint_path=folder / "checkpoint.pt",
+                     checkpoint_every=settings["checkpoint_every"],
+                     on_divergence=settings["on_divergence"], resume=resume)
+    if stop.signalled:
+        result.stopped = "interrupted (SIGINT)"
     write_artifacts(folder, model=model, series=series, n_train=n_train, scaling=scaling,
                     settings=settings, solve_config=solve_config, train_config=train_config,
-                    result=result, wall_start=wall_start,
-                    argv=argv if argv is not None else sys.argv[1:], say=say)
-    return 130 if interrupted else 0
+                    result=result, wall_start=wall_start, argv=argv, say=say)
+    if result.stopped.startswith("diverged"):
+        say(f"stopped: {result.stopped}")
+    return 130 if stop.signalled else 0
+
+
+class _StopOnSignal:
+    """A fit() callback that asks training to stop after the current iteration on Ctrl-C
+    (SIGINT); a second Ctrl-C interrupts at once."""
+
+    __name__ = "SIGINT"
+
+    def __init__(self, say):
+        self.say = say
+        self.signalled = False
+        self.previous = None
+
+    def _handler(self, signum, frame):
+        if self.signalled:
+            raise KeyboardInterrupt
+        self.signalled = True
+        self.say("\ninterrupted: finishing this iteration, then writing a checkpoint and the "
+                 "artifacts (Ctrl-C again to abort)")
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+    def __call__(self, row, model):
+        return self.signalled
 
 
 def model_spec(settings: dict) -> dict:
@@ -419,9 +560,15 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
     y0_data[:d] = scaling.inverse_y(y0_model[:d])
     sample_seed = settings["seed"] * 1_000_003 + 999_999
 
+    sampling_errors = []
+
     def draw(y0, times, t0=None, seed=sample_seed):
-        return sample(model, y0, times, n, solve_config=solve_config, seed=seed, t0=t0,
-                      scaling=scaling).cpu().numpy()
+        try:
+            return sample(model, y0, times, n, solve_config=solve_config, seed=seed, t0=t0,
+                          scaling=scaling).cpu().numpy()
+        except SolverError as err:  # a diverged model: report it, keep the other artifacts
+            sampling_errors.append(str(err))
+            return np.full((n, len(times), state_dim), np.nan)
 
     free = draw(y0_data, ts)  # (S, T, state_dim)
     samples = free[..., :d]
@@ -444,7 +591,8 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
             if not np.isfinite(last[c]):
                 column = _path_mean(_observed(train))[:, c]
                 last[c] = column[np.isfinite(column)][-1]
-        y_start = torch.tensor(np.concatenate([last, free[:, n_train - 1, d:].mean(axis=0)]))
+        latent = free[:, n_train - 1, d:].mean(axis=0)
+        y_start = torch.tensor(np.concatenate([last, np.nan_to_num(latent)]))
         future_t = ts[n_train:]
         forecast = draw(y_start, future_t, t0=t_split)[..., :d]
         future_obs = observed[n_train:]
@@ -452,7 +600,10 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
         baseline = random_walk_baseline(train.ts.numpy(), train_obs, np.isfinite(train_obs),
                                         future_t.numpy(), last, n_samples=n,
                                         seed=sample_seed % (2**32))
-        model_scores, base_scores = _scores(forecast, future_obs), _scores(baseline, future_obs)
+        nan_scores = {"mse": math.nan, "crps": math.nan, "coverage_90": math.nan}
+        model_scores = (_scores(forecast, future_obs) if np.isfinite(forecast).all()
+                        else nan_scores)
+        base_scores = _scores(baseline, future_obs)
         for key in ("mse", "crps", "coverage_90"):
             metrics_extra[f"holdout_{key}"] = model_scores[key]
             metrics_extra[f"baseline_holdout_{key}"] = base_scores[key]
@@ -510,10 +661,12 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
         "train_seconds": result.wall_seconds if result is not None else None,
         "iterations": len(rows),
         "events": sum(1 for r in rows if r["event"]),
+        "restores": sum(1 for r in rows if "restored" in r["event"]),
         "stopped": result.stopped if result is not None else "interrupted",
         "solver": result.solver_totals if result is not None else None,
         "samples": n,
         "sample_seed": sample_seed,
+        "sampling_error": sampling_errors[0] if sampling_errors else None,
         "settings": {**settings, "model_spec": model.spec, "solve_config": asdict(solve_config),
                      "train_config": train_config.to_dict(), "scaling": scaling.to_dict(),
                      "argv": list(argv)},

@@ -8,6 +8,7 @@ points, then the first 2, 3, ... points), records one history row per iteration 
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
 import os
@@ -137,39 +138,127 @@ def initial_state(series: TimeSeries, state_dim: int) -> torch.Tensor:
 
 
 class _HistoryFile:
-    """Appends history rows to a CSV file, flushed row by row."""
+    """Appends history rows to a CSV file, flushed row by row.
+
+    Opening an existing file keeps its rows (a resumed run): :meth:`write` skips the rows of
+    iterations the file already holds, so a resume neither truncates nor duplicates it. A last
+    line cut short by a crash is the only thing removed.
+    """
 
     def __init__(self, path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        new = not self.path.exists() or self.path.stat().st_size == 0
+        self.rows: list[dict] = []
+        if self.path.exists() and self.path.stat().st_size > 0:
+            text = self.path.read_text()
+            if not text.endswith("\n"):  # a row cut short by a crash
+                text = text[: text.rfind("\n") + 1]
+                tmp = self.path.with_name(self.path.name + ".tmp")
+                tmp.write_text(text)
+                os.replace(tmp, self.path)
+            self.rows = list(csv.DictReader(text.splitlines()))
+        new = not self.rows and (not self.path.exists() or self.path.stat().st_size == 0)
         self.file = open(self.path, "a", newline="")
         self.writer = csv.DictWriter(self.file, fieldnames=HISTORY_FIELDS)
         if new:
             self.writer.writeheader()
+        self.have = {int(r["iteration"]) for r in self.rows}
 
     def write(self, row):
+        if row["iteration"] in self.have:
+            return
         self.writer.writerow({k: row[k] for k in HISTORY_FIELDS})
         self.file.flush()
+        self.have.add(row["iteration"])
 
     def close(self):
         self.file.close()
 
 
-def _progress(total, quiet):
+def _progress(total, quiet, initial=0):
     disable = quiet or not sys.stderr.isatty()
-    return tqdm(total=total, disable=disable, dynamic_ncols=True, unit="it", leave=True)
+    return tqdm(total=total, initial=initial, disable=disable, dynamic_ncols=True, unit="it",
+                leave=True)
+
+
+DIVERGENCE_POLICIES = ("restore", "skip", "stop")
+CHECKPOINT_FORMAT = "neuralsde-checkpoint-1"
+
+
+def _rng_state() -> dict:
+    import random
+
+    import numpy as np
+
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+             "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    import random
+
+    import numpy as np
+
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path, state: dict) -> Path:
+    """Write a training checkpoint atomically (a temporary file, then a rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": CHECKPOINT_FORMAT, **state}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path) -> dict:
+    """Read what :func:`fit` checkpointed; ValueError names the file and the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no checkpoint (the file does not exist).")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001 - any unreadable file is reported the same way
+        raise ValueError(f"{path}: the checkpoint is corrupt or unreadable ({type(err).__name__}: "
+                         f"{err}).") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a neuralsde checkpoint (no {CHECKPOINT_FORMAT!r} format).")
+    return state
+
+
+class _Snapshot:
+    """The last good state: model and optimiser weights in memory, for the restore policy."""
+
+    def __init__(self, model, optimizer):
+        self.model = copy.deepcopy(model.state_dict())
+        self.optimizer = copy.deepcopy(optimizer.state_dict())
+
+    def restore(self, model, optimizer):
+        model.load_state_dict(self.model)
+        optimizer.load_state_dict(copy.deepcopy(self.optimizer))
 
 
 def fit(model: torch.nn.Module, series: TimeSeries, *, solve_config: SolveConfig | None = None,
         train_config: TrainConfig | None = None, history_path: str | os.PathLike | None = None,
         callbacks: Sequence[Callable[[dict, torch.nn.Module], bool | None]] = (),
-        quiet: bool = False) -> FitResult:
+        quiet: bool = False, checkpoint_path: str | os.PathLike | None = None,
+        checkpoint_every: int = 100, on_divergence: str = "restore", max_restores: int = 3,
+        resume: dict | None = None) -> FitResult:
     """Fit ``model`` to ``series`` (already in training units: see :class:`Scaling`).
 
     Each iteration solves ``paths`` sample paths from the initial state (:func:`initial_state`)
     up to the stage's last point, compares the observed channels (the first ``series.dim``
-    components of the state) with the data through the loss, and takes an Adam step.
+    components of the state) with the data through the loss, and takes an Adam step. The
+    Brownian paths of iteration ``i`` are seeded by ``seed * 1_000_003 + i`` alone, so a run is
+    reproducible and a resumed run replays exactly what an uninterrupted one would do.
 
     Args:
         model: a :class:`NeuralDSDE` (or any module with ``f``, ``g``) whose state dimension is at
@@ -179,15 +268,33 @@ def fit(model: torch.nn.Module, series: TimeSeries, *, solve_config: SolveConfig
         train_config: how to train (default :class:`TrainConfig`).
         history_path: a CSV file that gets one row per iteration, appended as training goes.
         callbacks: called after every iteration with the history row and the model; a callback
-            that returns True stops training (``FitResult.stopped`` says which one).
+            that returns True stops training (``FitResult.stopped`` says which one), after a
+            checkpoint is written.
         quiet: no progress bar (it is also off when stderr is not a terminal).
+        checkpoint_path: where to write checkpoints (model, optimiser, position in the schedule,
+            learning-rate scale, RNG states), atomically, every ``checkpoint_every`` iterations,
+            at the end of every stage and when training stops for any reason.
+        checkpoint_every: iterations between checkpoints (>= 1).
+        on_divergence: what an iteration whose solve fails (a :class:`SolverError`, e.g. too many
+            steps) or whose loss or gradient is not finite does. Never an exception: the row's
+            ``event`` says what happened, and then
+            ``"skip"``: no update, go on; ``"stop"``: end training (``FitResult.stopped`` says
+            why); ``"restore"`` (default): load the last good checkpoint's weights and optimiser
+            state, halve the learning rate for the rest of the run and go on; after
+            ``max_restores`` restores in a row, stop.
+        max_restores: restores in a row before ``"restore"`` gives up.
+        resume: a checkpoint from :func:`load_checkpoint` to continue from.
 
     Returns:
-        A :class:`FitResult`. Iterations whose solve fails (a :class:`SolverError`) or whose loss
-        or gradient is not finite are skipped (no parameter update) and marked in ``event``.
+        A :class:`FitResult`; on resume its ``history`` holds the rows of the whole run.
     """
     solve_config = SolveConfig() if solve_config is None else solve_config
     cfg = TrainConfig() if train_config is None else train_config
+    if on_divergence not in DIVERGENCE_POLICIES:
+        raise ValueError(f"on_divergence={on_divergence!r} is not supported; expected one of "
+                         f"{DIVERGENCE_POLICIES}.")
+    _int("checkpoint_every", checkpoint_every, 1)
+    _int("max_restores", max_restores, 1)
     loss_fn = get_loss(cfg.loss)
     params = [p for p in model.parameters() if p.requires_grad]
     dtype = params[0].dtype if params else torch.get_default_dtype()
@@ -201,9 +308,33 @@ def fit(model: torch.nn.Module, series: TimeSeries, *, solve_config: SolveConfig
     d = series.dim
     schedule = cfg.schedule(series.n_points)
     optimizer = torch.optim.Adam(params, lr=cfg.lr)
-    history = _HistoryFile(history_path) if history_path is not None else None
     result = FitResult(solver_totals={"steps": 0, "rejected": 0, "f_evals": 0, "g_evals": 0})
-    bar = _progress(total_iters(schedule), quiet)
+    start_iteration, lr_scale, restores = 0, 1.0, 0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        start_iteration = resume["iteration"]
+        lr_scale, restores = resume["lr_scale"], resume["restores_in_row"]
+        result.solver_totals = dict(resume["solver_totals"])
+        _set_rng_state(resume["rng"])
+    history = _HistoryFile(history_path) if history_path is not None else None
+    if history is not None:
+        result.history = [_typed(r) for r in history.rows if int(r["iteration"]) < start_iteration]
+    snapshot = _Snapshot(model, optimizer)
+    previous = resume.get("elapsed", 0.0) if resume is not None else 0.0
+
+    def checkpoint(iteration):
+        nonlocal snapshot
+        snapshot = _Snapshot(model, optimizer)
+        if checkpoint_path is not None:
+            save_checkpoint(checkpoint_path, {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "iteration": iteration, "lr_scale": lr_scale, "restores_in_row": restores,
+                "solver_totals": dict(result.solver_totals), "rng": _rng_state(),
+                "train_config": cfg.to_dict(), "spec": getattr(model, "spec", None),
+                "elapsed": previous + time.perf_counter() - start})
+
+    bar = _progress(total_iters(schedule), quiet, initial=start_iteration)
     start = time.perf_counter()
     iteration = 0
     try:
@@ -211,8 +342,11 @@ def fit(model: torch.nn.Module, series: TimeSeries, *, solve_config: SolveConfig
             ts = ts_all[: stage.n_points]
             data, mask = data_all[: stage.n_points], mask_all[: stage.n_points]
             for k in range(stage.iters):
-                lr = cfg.lr * (cfg.lr_final + (1 - cfg.lr_final) * 0.5 *
-                               (1 + math.cos(math.pi * k / max(1, stage.iters))))
+                if iteration < start_iteration:
+                    iteration += 1
+                    continue
+                lr = lr_scale * cfg.lr * (cfg.lr_final + (1 - cfg.lr_final) * 0.5 *
+                                          (1 + math.cos(math.pi * k / max(1, stage.iters))))
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 t0 = time.perf_counter()
@@ -220,9 +354,26 @@ def fit(model: torch.nn.Module, series: TimeSeries, *, solve_config: SolveConfig
                                  solve_config, cfg, seed=cfg.seed * 1_000_003 + iteration)
                 now = time.perf_counter()
                 row.update(iteration=iteration, stage=s, stage_name=stage.name,
-                           points=stage.n_points, lr=lr, seconds=now - t0, elapsed=now - start)
+                           points=stage.n_points, lr=lr, seconds=now - t0,
+                           elapsed=previous + now - start)
                 for key in ("steps", "rejected", "f_evals", "g_evals"):
                     result.solver_totals[key] += row[key] or 0
+                stop = None
+                if row["event"]:
+                    if on_divergence == "stop":
+                        stop = f"diverged at iteration {iteration}: {row['event']}"
+                    elif on_divergence == "restore":
+                        restores += 1
+                        if restores > max_restores:
+                            stop = (f"diverged at iteration {iteration}: {row['event']}; "
+                                    f"{max_restores} restores in a row did not help")
+                        else:
+                            snapshot.restore(model, optimizer)
+                            lr_scale *= 0.5
+                            row["event"] += (f"; restored the last checkpoint, learning rate "
+                                             f"x{lr_scale:g}")
+                else:
+                    restores = 0
                 result.history.append(row)
                 if history is not None:
                     history.write(row)
@@ -232,8 +383,13 @@ def fit(model: torch.nn.Module, series: TimeSeries, *, solve_config: SolveConfig
                     bar.set_postfix_str(f"{stage.name} | loss {row['loss']:.4g}")
                 for callback in callbacks:
                     if callback(row, model):
-                        result.stopped = f"stopped by {getattr(callback, '__name__', 'callback')}"
-                        return result
+                        stop = f"stopped by {getattr(callback, '__name__', 'callback')}"
+                if stop is not None:
+                    result.stopped = stop
+                    checkpoint(iteration)
+                    return result
+                if iteration % checkpoint_every == 0 or k == stage.iters - 1:
+                    checkpoint(iteration)
     except KeyboardInterrupt:
         result.stopped = "interrupted"
         raise
@@ -241,8 +397,21 @@ def fit(model: torch.nn.Module, series: TimeSeries, *, solve_config: SolveConfig
         bar.close()
         if history is not None:
             history.close()
-        result.wall_seconds = time.perf_counter() - start
+        result.wall_seconds = previous + time.perf_counter() - start
+    if checkpoint_path is not None:
+        checkpoint(iteration)
     return result
+
+
+def _typed(row: dict) -> dict:
+    """A history row read back from CSV, with numbers as numbers."""
+    out = dict(row)
+    for key in ("iteration", "stage", "points", "steps", "rejected", "f_evals", "g_evals"):
+        out[key] = int(row[key]) if row[key] not in ("", None) else None
+    for key in ("loss", "lr", "grad_norm", "seconds", "elapsed"):
+        out[key] = float(row[key]) if row[key] not in ("", None) else math.nan
+    out["event"] = row["event"] or ""
+    return out
 
 
 def _state_dim(model, series) -> int:
