@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__
+from . import __version__, distributed
 from .data import SCALING_METHODS, Scaling, TimeSeries, load_csv, reference_dataset
 from .losses import LOSSES
 from .sde import build_model
@@ -311,8 +311,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     argv = list(argv) if argv is not None else sys.argv[1:]
-    if args.resume is not None:
-        return _resume(parser, args, argv)
+    if distributed.launched():
+        distributed.init(_device(getattr(args, "device", DEFAULTS["device"]), parser))
+    try:
+        if args.resume is not None:
+            return _resume(parser, args, argv)
+        return _new_run(parser, args, argv)
+    finally:
+        distributed.shutdown()
+
+
+def _rank() -> int:
+    import torch.distributed as dist
+
+    return dist.get_rank() if dist.is_initialized() else 0
+
+
+def _new_run(parser, args, argv) -> int:
     settings = resolve(args)
     solve_config, train_config = _configs(settings, parser)
     device = _device(settings["device"], parser)
@@ -326,16 +341,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--holdout needs at least 3 time points (2 to train, 1 to forecast); "
                      f"{series.source} has {series.n_points}")
     folder = _run_folder(args.out)
-    if (folder / "history.csv").exists() or (folder / "run.json").exists():
-        parser.error(f"--out {folder}: the folder already holds a run; choose another folder or "
-                     f"continue it with --resume {folder}")
-    folder.mkdir(parents=True, exist_ok=True)
-    data_args = {"data": str(Path(args.data).resolve()) if args.data else None,
-                 "time_column": args.time_column, "columns": args.columns,
-                 "group_column": args.group_column}
-    _write_json(folder / "run.json", {"format": RUN_FORMAT, "settings": settings,
-                                       "data_args": data_args, "argv": argv,
-                                       "neuralsde": __version__})
+    if _rank() == 0:  # only process 0 of a distributed run writes
+        if (folder / "history.csv").exists() or (folder / "run.json").exists():
+            parser.error(f"--out {folder}: the folder already holds a run; choose another "
+                         f"folder or continue it with --resume {folder}")
+        folder.mkdir(parents=True, exist_ok=True)
+        data_args = {"data": str(Path(args.data).resolve()) if args.data else None,
+                     "time_column": args.time_column, "columns": args.columns,
+                     "group_column": args.group_column}
+        _write_json(folder / "run.json", {"format": RUN_FORMAT, "settings": settings,
+                                           "data_args": data_args, "argv": argv,
+                                           "neuralsde": __version__})
     return _with_threads(settings, lambda: _run(args.quiet, settings, series, folder,
                                                 solve_config, train_config, device, argv))
 
@@ -415,6 +431,20 @@ def holdout_split(n_points: int, fraction: float | None) -> int:
 
 def _run(quiet, settings, series, folder, solve_config, train_config, device, argv,
          resume=None) -> int:
+    import torch.distributed as dist
+
+    rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    lead = rank == 0
+    quiet = quiet or not lead
+    shard = None
+    if world > 1:
+        if settings["method"] != "sri" or settings["gradient"] != "backprop":
+            raise SystemExit(f"neuralsde.fit: error: a distributed run needs --method sri and "
+                             f"--gradient backprop (got {settings['method']}, "
+                             f"{settings['gradient']})")
+        start, size = distributed.split(settings["paths"], rank, world)
+        shard = distributed.Shard(start, size, settings["paths"])
+    settings = {**settings, "processes": world}
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     wall_start = time.perf_counter()
     n_train = holdout_split(series.n_points, settings["holdout"])
@@ -430,13 +460,20 @@ def _run(quiet, settings, series, folder, solve_config, train_config, device, ar
             f"{series.n_paths} path(s), {series.dim} channel(s)"
             + (f"; training on the first {n_train}, forecasting {series.n_points - n_train}"
                if n_train < series.n_points else "") + f") -> {folder}")
-    stop = _StopOnSignal(say)
+    if world > 1:
+        say(f"distributed: {world} processes, {settings['paths']} paths per iteration split "
+            f"{[distributed.split(settings['paths'], r, world)[1] for r in range(world)]}")
+    stop = _StopOnSignal(say, enabled=world == 1)
     with stop:
         result = fit(model, scaling.transform(train), solve_config=solve_config,
-                     train_config=train_config, history_path=folder / "history.csv",
-                     quiet=quiet, callbacks=[stop], checkpoint_path=folder / "checkpoint.pt",
+                     train_config=train_config,
+                     history_path=folder / "history.csv" if lead else None,
+                     quiet=quiet, callbacks=[stop],
+                     checkpoint_path=folder / "checkpoint.pt" if lead else None,
                      checkpoint_every=settings["checkpoint_every"],
-                     on_divergence=settings["on_divergence"], resume=resume)
+                     on_divergence=settings["on_divergence"], resume=resume, shard=shard)
+    if not lead:
+        return 0
     if stop.signalled:
         result.stopped = "interrupted (SIGINT)"
     write_artifacts(folder, model=model, series=series, n_train=n_train, scaling=scaling,
@@ -453,8 +490,9 @@ class _StopOnSignal:
 
     __name__ = "SIGINT"
 
-    def __init__(self, say):
+    def __init__(self, say, enabled=True):
         self.say = say
+        self.enabled = enabled
         self.signalled = False
         self.previous = None
 
@@ -469,7 +507,7 @@ class _StopOnSignal:
         import signal
         import threading
 
-        if threading.current_thread() is threading.main_thread():
+        if self.enabled and threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGINT, self._handler)
         return self
 

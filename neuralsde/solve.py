@@ -217,7 +217,7 @@ def _check_inputs(model, y0, ts):
 
 
 def solve(model, y0: torch.Tensor, ts, config: SolveConfig | None = None, *,
-          seed: int | None = None, bm=None, return_stats: bool = False):
+          seed: int | None = None, bm=None, return_stats: bool = False, shard=None):
     """Solve ``dy = f(t, y) dt + g(t, y) dW`` (diagonal Itô noise) and save the state at ``ts``.
 
     Args:
@@ -235,6 +235,10 @@ def solve(model, y0: torch.Tensor, ts, config: SolveConfig | None = None, *,
             ``[ts[0], ts[-1]]`` of shape (batch, d), to share one path between solves. Overrides
             ``seed``.
         return_stats: also return a :class:`SolveStats`.
+        shard: a :class:`neuralsde.distributed.Shard` when the batch is one process's block of
+            a batch split across processes (``"sri"`` with backprop only): the noise is drawn for
+            all ``shard.total`` paths and this block kept, and the adaptive error norm is
+            all-reduced, so the block's paths equal those rows of a single-process solve.
 
     Returns:
         ``ys`` of shape (T, batch, d), or ``(ys, stats)``.
@@ -248,15 +252,23 @@ def solve(model, y0: torch.Tensor, ts, config: SolveConfig | None = None, *,
     if not isinstance(config, SolveConfig):
         raise TypeError(f"config must be a SolveConfig; got {type(config).__name__}.")
     ts_list = _check_inputs(model, y0, ts)
+    if shard is not None:
+        if config.method != "sri" or config.gradient != "backprop":
+            raise ValueError(f"a solve split across processes needs method='sri' and "
+                             f"gradient='backprop'; got method={config.method!r}, "
+                             f"gradient={config.gradient!r}.")
+        if y0.shape[0] != shard.size:
+            raise ValueError(f"y0 has {y0.shape[0]} paths but the shard holds {shard.size}.")
     if bm is None and (config.method != "sri" or config.adaptive or config.gradient == "adjoint"):
-        bm = brownian_interval(ts_list[0], ts_list[-1], y0.shape, dtype=y0.dtype,
+        shape = y0.shape if shard is None else (shard.total, *y0.shape[1:])
+        bm = brownian_interval(ts_list[0], ts_list[-1], shape, dtype=y0.dtype,
                                device=y0.device, seed=seed, dt=config.dt)
     if config.method != "sri" or config.gradient == "adjoint":
         ys, stats = _solve_torchsde(model, y0, ts_list, config, bm)
     elif config.adaptive:
-        ys, stats = _solve_sri_adaptive(model, y0, ts_list, config, bm)
+        ys, stats = _solve_sri_adaptive(model, y0, ts_list, config, bm, shard)
     else:
-        ys, stats = _solve_sri_fixed(model, y0, ts_list, config, bm, seed)
+        ys, stats = _solve_sri_fixed(model, y0, ts_list, config, bm, seed, shard)
     return (ys, stats) if return_stats else ys
 
 
@@ -341,16 +353,18 @@ def _fixed_grid(ts_list, dt):
     return steps
 
 
-def _draw_noise(tab, steps, y0, seed, bm):
+def _draw_noise(tab, steps, y0, seed, bm, shard=None):
     """Noise terms for a known step sequence, for all steps at once: from ``bm`` when given,
     else from a torch generator seeded with ``seed`` (two tensor draws for the whole grid)."""
     n = len(steps)
     hs = torch.tensor([h for _, h, _ in steps], dtype=y0.dtype, device=y0.device).view(n, 1, 1)
     if bm is None:
         gen = torch.Generator(device=y0.device).manual_seed(seed_to_entropy(seed))
-        shape = (n, *y0.shape)
+        shape = (n, *y0.shape) if shard is None else (n, shard.total, *y0.shape[1:])
         n1 = torch.randn(shape, generator=gen, dtype=y0.dtype, device=y0.device)
         n2 = torch.randn(shape, generator=gen, dtype=y0.dtype, device=y0.device)
+        if shard is not None:  # every process draws all paths and keeps its own
+            n1, n2 = shard.take(n1, 1), shard.take(n2, 1)
         dW = hs.sqrt() * n1
         # I10 = h/2 (ΔW + ΔZ/√3), ΔZ ~ N(0, h) independent: mean 0, Var h³/3, Cov(ΔW, I10) = h²/2
         I10 = 0.5 * hs * (dW + hs.sqrt() * n2 / math.sqrt(3.0))
@@ -358,6 +372,8 @@ def _draw_noise(tab, steps, y0, seed, bm):
         pairs = [bm(t, t + h, return_U=True) for t, h, _ in steps]
         dW = torch.stack([p[0] for p in pairs])
         I10 = torch.stack([p[1] for p in pairs])
+        if shard is not None:
+            dW, I10 = shard.take(dW, 1), shard.take(I10, 1)
     noise = Noise.build(tab, dW, I10, hs)
     return list(zip(noise.chi2.unbind(0), noise.weights.unbind(0), noise.err_weights.unbind(0)))
 
@@ -405,10 +421,10 @@ def _replay(f, g, tab, y0, steps, noises, checkpoint_every):
     return torch.stack(outputs)
 
 
-def _solve_sri_fixed(model, y0, ts_list, config, bm, seed):
+def _solve_sri_fixed(model, y0, ts_list, config, bm, seed, shard=None):
     tab = get_tableau(config.tableau)
     steps = _fixed_grid(ts_list, config.dt)
-    noises = _draw_noise(tab, steps, y0, seed, bm)
+    noises = _draw_noise(tab, steps, y0, seed, bm, shard)
     f, g = model.f, model.g
     per_step_f = tab.drift_calls
     ys = _replay(f, g, tab, y0, steps, noises, config.checkpoint_every)
@@ -418,12 +434,14 @@ def _solve_sri_fixed(model, y0, ts_list, config, bm, seed):
     return ys, stats
 
 
-def _rms(x: torch.Tensor) -> float:
+def _rms(x: torch.Tensor, shard=None) -> float:
+    if shard is not None:
+        return float(shard.mean_square(x).sqrt())
     return float(x.square().mean().sqrt())
 
 
 @torch.no_grad()
-def _initial_step(f, g, t0, y0, span, config, stats):
+def _initial_step(f, g, t0, y0, span, config, stats, shard=None):
     """First step from the usual ODE heuristic (Hairer, Nørsett & Wanner I, II.4) on the drift,
     also kept small enough that one step's noise ``√h·g`` is within the tolerance."""
     sc = config.atol + y0.abs() * config.rtol
@@ -431,12 +449,12 @@ def _initial_step(f, g, t0, y0, span, config, stats):
     g0 = g(t0, y0)
     stats.f_evals += 1
     stats.g_evals += 1
-    d0, d1, dg = _rms(y0 / sc), _rms(f0 / sc), _rms(g0 / sc)
+    d0, d1, dg = _rms(y0 / sc, shard), _rms(f0 / sc, shard), _rms(g0 / sc, shard)
     h0 = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
     h0 = min(h0, span)
     f1 = f(t0 + h0, y0 + h0 * f0)
     stats.f_evals += 1
-    d2 = _rms((f1 - f0) / sc) / h0
+    d2 = _rms((f1 - f0) / sc, shard) / h0
     dmax = max(d1, d2)
     h1 = max(1e-6, h0 * 1e-3) if dmax <= 1e-15 else math.sqrt(0.01 / dmax)
     h = min(100 * h0, h1)
@@ -445,7 +463,7 @@ def _initial_step(f, g, t0, y0, span, config, stats):
     return h
 
 
-def _solve_sri_adaptive(model, y0, ts_list, config, bm):
+def _solve_sri_adaptive(model, y0, ts_list, config, bm, shard=None):
     """Adaptive SRI with the embedded error estimate and a PI controller.
 
     Rejected steps are retried from the same ``t`` on the same Brownian path: a
@@ -460,7 +478,8 @@ def _solve_sri_adaptive(model, y0, ts_list, config, bm):
     dt_max = config.dt_max if config.dt_max is not None else math.inf
     t, y = ts_list[0], y0
     h = config.dt if config.dt is not None else _initial_step(f, g, t, y0.detach(),
-                                                              ts_list[-1] - t, config, stats)
+                                                              ts_list[-1] - t, config, stats,
+                                                              shard)
     h = min(max(h, config.dt_min), dt_max)
     outputs, accepted = [y0], []
     eest_prev = 1.0
@@ -486,6 +505,8 @@ def _solve_sri_adaptive(model, y0, ts_list, config, bm):
                     f"attempts and stopped at t={t:g} of [{ts_list[0]:g}, {ts_list[-1]:g}] "
                     f"(last step size {h_try:.3g}); raise max_steps or loosen rtol/atol.")
             dW, I10 = bm(t, t_new, return_U=True)
+            if shard is not None:
+                dW, I10 = shard.take(dW, 0), shard.take(I10, 0)
             noise = Noise.build(tab, dW, I10, h_try)
             ff, gg = (_checked(f, "f", y0.shape), _checked(g, "g", y0.shape)) if attempts == 1 \
                 else (f, g)
@@ -496,7 +517,10 @@ def _solve_sri_adaptive(model, y0, ts_list, config, bm):
                 scale = torch.maximum(y.abs(), y_new.abs()).mul_(rtol).add_(atol)
                 r = (E1.abs().mul_(delta).add_(E2.abs())).div_(scale)
                 # (y_new - y_new) is NaN exactly when y_new has a NaN or infinity
-                eest = float(r.square().mean().add_((y_new - y_new).sum()).sqrt())
+                if shard is None:
+                    eest = float(r.square().mean().add_((y_new - y_new).sum()).sqrt())
+                else:  # the norm over all processes' paths: one step sequence for all
+                    eest = float(shard.mean_square(r.add_(y_new - y_new)).sqrt())
             finite = math.isfinite(eest)
             at_min = h_try <= config.dt_min * (1 + 1e-12)
             if not finite and at_min:

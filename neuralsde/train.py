@@ -251,7 +251,7 @@ def fit(model: torch.nn.Module, series: TimeSeries, *, solve_config: SolveConfig
         callbacks: Sequence[Callable[[dict, torch.nn.Module], bool | None]] = (),
         quiet: bool = False, checkpoint_path: str | os.PathLike | None = None,
         checkpoint_every: int = 100, on_divergence: str = "restore", max_restores: int = 3,
-        resume: dict | None = None) -> FitResult:
+        resume: dict | None = None, shard=None) -> FitResult:
     """Fit ``model`` to ``series`` (already in training units: see :class:`Scaling`).
 
     Each iteration solves ``paths`` sample paths from the initial state (:func:`initial_state`)
@@ -284,6 +284,10 @@ def fit(model: torch.nn.Module, series: TimeSeries, *, solve_config: SolveConfig
             ``max_restores`` restores in a row, stop.
         max_restores: restores in a row before ``"restore"`` gives up.
         resume: a checkpoint from :func:`load_checkpoint` to continue from.
+        shard: a :class:`neuralsde.distributed.Shard`: this process solves only its block of
+            the ``paths`` sample paths; the predictions are all-gathered for the loss and the
+            gradients summed across processes (see :mod:`neuralsde.distributed`). Give only
+            process 0 a ``history_path`` and a ``checkpoint_path``.
 
     Returns:
         A :class:`FitResult`; on resume its ``history`` holds the rows of the whole run.
@@ -304,7 +308,9 @@ def fit(model: torch.nn.Module, series: TimeSeries, *, solve_config: SolveConfig
     mask_all = series.mask.to(device=device)
     state_dim = _state_dim(model, series)
     y0 = initial_state(series, state_dim).to(dtype=dtype, device=device)
-    y0 = y0.expand(cfg.paths, state_dim).contiguous()
+    if shard is not None and shard.total != cfg.paths:
+        raise ValueError(f"shard covers {shard.total} paths but train_config.paths={cfg.paths}.")
+    y0 = y0.expand(cfg.paths if shard is None else shard.size, state_dim).contiguous()
     d = series.dim
     schedule = cfg.schedule(series.n_points)
     optimizer = torch.optim.Adam(params, lr=cfg.lr)
@@ -351,7 +357,8 @@ def fit(model: torch.nn.Module, series: TimeSeries, *, solve_config: SolveConfig
                     group["lr"] = lr
                 t0 = time.perf_counter()
                 row = _iteration(model, optimizer, params, loss_fn, y0, ts, data, mask, d,
-                                 solve_config, cfg, seed=cfg.seed * 1_000_003 + iteration)
+                                 solve_config, cfg, seed=cfg.seed * 1_000_003 + iteration,
+                                 shard=shard)
                 now = time.perf_counter()
                 row.update(iteration=iteration, stage=s, stage_name=stage.name,
                            points=stage.n_points, lr=lr, seconds=now - t0,
@@ -428,23 +435,32 @@ def _state_dim(model, series) -> int:
 
 
 def _iteration(model, optimizer, params, loss_fn, y0, ts, data, mask, d, solve_config, cfg,
-               *, seed):
+               *, seed, shard=None):
     optimizer.zero_grad(set_to_none=True)
     row = {"loss": math.nan, "grad_norm": math.nan, "steps": None, "rejected": None,
            "f_evals": None, "g_evals": None, "event": ""}
+    failure = None
     try:
-        ys, stats = solve(model, y0, ts, solve_config, seed=seed, return_stats=True)
+        ys, stats = solve(model, y0, ts, solve_config, seed=seed, return_stats=True, shard=shard)
     except SolverError as err:
-        row["event"] = f"solver error: {err}"
+        failure = f"solver error: {err}"
+    if shard is not None:  # every process must take the same branch
+        if shard.any(failure is not None, device=y0.device) and failure is None:
+            failure = "solver error in another process"
+    if failure is not None:
+        row["event"] = failure
         return row
     row.update(steps=stats.accepted_steps, rejected=stats.rejected_steps, f_evals=stats.f_evals,
                g_evals=stats.g_evals)
-    loss = loss_fn(ys[:, :, :d], data, mask)
+    pred = ys[:, :, :d] if shard is None else shard.gather(ys[:, :, :d], dim=1)
+    loss = loss_fn(pred, data, mask)
     row["loss"] = float(loss.detach())
     if not math.isfinite(row["loss"]):
         row["event"] = "non-finite loss"
         return row
     loss.backward()
+    if shard is not None:
+        shard.sum_gradients(params)
     max_norm = cfg.grad_clip if cfg.grad_clip is not None else math.inf
     grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
     row["grad_norm"] = grad_norm
