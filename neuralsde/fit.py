@@ -472,8 +472,10 @@ def _run(quiet, settings, series, folder, solve_config, train_config, device, ar
                      checkpoint_path=folder / "checkpoint.pt" if lead else None,
                      checkpoint_every=settings["checkpoint_every"],
                      on_divergence=settings["on_divergence"], resume=resume, shard=shard)
+    peak = _peak_memory_mb(device)
     if not lead:
         return 0
+    settings["peak_memory_mb"] = peak
     if stop.signalled:
         result.stopped = "interrupted (SIGINT)"
     write_artifacts(folder, model=model, series=series, n_train=n_train, scaling=scaling,
@@ -482,6 +484,27 @@ def _run(quiet, settings, series, folder, solve_config, train_config, device, ar
     if result.stopped.startswith("diverged"):
         say(f"stopped: {result.stopped}")
     return 130 if stop.signalled else 0
+
+
+def _peak_memory_mb(device) -> dict:
+    """Peak resident memory of this process (and, in a distributed run, the largest over all
+    processes), plus the CUDA peak on a GPU; in MiB."""
+    import resource
+
+    import torch.distributed as dist
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    if sys.platform == "darwin":
+        rss /= 1024  # bytes there
+    values = torch.tensor([rss, rss])
+    if dist.is_initialized():
+        worst = values.clone()
+        dist.all_reduce(worst, op=dist.ReduceOp.MAX)
+        values[1] = worst[1]
+    out = {"rss_this_process": float(values[0]), "rss_max_over_processes": float(values[1])}
+    if device.type == "cuda":
+        out["cuda"] = torch.cuda.max_memory_allocated(device) / 2**20
+    return out
 
 
 class _StopOnSignal:
