@@ -3,6 +3,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from .nets import CubicFeatures, mlp, reference_diffusion, reference_drift
+from .ode import NeuralODE
 from .sde import NeuralDSDE, build_model
 from .solve import (
     MaxStepsError,
@@ -20,7 +21,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0"
 
 __all__ = [
-    "CubicFeatures", "MaxStepsError", "NeuralDSDE", "NonFiniteStateError", "SolveConfig",
-    "SolveStats", "SolverError", "brownian_interval", "mlp", "reference_diffusion",
+    "CubicFeatures", "MaxStepsError", "NeuralDSDE", "NeuralODE", "NonFiniteStateError",
+    "SolveConfig", "SolveStats", "SolverError", "brownian_interval", "mlp", "reference_diffusion",
     "reference_drift", "solve", "build_model",
 ]

@@ -438,6 +438,9 @@ def _run(quiet, settings, series, folder, solve_config, train_config, device, ar
     quiet = quiet or not lead
     shard = None
     if world > 1:
+        if settings["model"] == "ode":
+            raise SystemExit("neuralsde.fit: error: --model ode is deterministic, one path says "
+                             "everything: run it in one process, without torchrun")
         if settings["method"] != "sri" or settings["gradient"] != "backprop":
             raise SystemExit(f"neuralsde.fit: error: a distributed run needs --method sri and "
                              f"--gradient backprop (got {settings['method']}, "

@@ -40,19 +40,23 @@ class NeuralDSDE(nn.Module):
         return self.diffusion(y)
 
 
-MODEL_KINDS = ("reference", "mlp")
+MODEL_KINDS = ("reference", "mlp", "ode")
 
 
-def build_model(spec: dict) -> NeuralDSDE:
-    """Build a :class:`NeuralDSDE` from a plain dict, so a saved model can be rebuilt.
+def build_model(spec: dict) -> nn.Module:
+    """Build a :class:`NeuralDSDE` (or a :class:`neuralsde.NeuralODE`) from a plain dict, so a
+    saved model can be rebuilt.
 
     Keys: ``kind`` (``"reference"``: the blog's cubic-feature drift and sigmoid "Wiener net";
-    ``"mlp"``: general MLPs), ``state_dim`` (default 3), ``hidden`` (20), and for ``"mlp"``
+    ``"mlp"``: general MLPs; ``"ode"``: a neural ODE ``dy/dt = f(y)`` with an MLP ``f``),
+    ``state_dim`` (default 3), ``hidden`` (20), and for ``"mlp"``
     ``layers`` (1), ``drift_activation`` ("tanh"), ``cubic`` (False), ``diffusion_activation``
-    ("sigmoid"), ``diffusion_final`` (None, or e.g. "softplus" for a positive diffusion).
+    ("sigmoid"), ``diffusion_final`` (None, or e.g. "softplus" for a positive diffusion); for
+    ``"ode"`` ``layers`` (1), ``activation`` ("tanh"), ``cubic`` (False).
     The returned model carries the completed spec as ``model.spec``.
     """
     from .nets import mlp, reference_diffusion, reference_drift
+    from .ode import NeuralODE
 
     if not isinstance(spec, dict):
         raise ValueError(f"spec={spec!r} is not supported; expected a dict with a 'kind' key.")
@@ -63,6 +67,8 @@ def build_model(spec: dict) -> NeuralDSDE:
     if kind == "mlp":
         full.update(layers=1, drift_activation="tanh", cubic=False,
                     diffusion_activation="sigmoid", diffusion_final=None)
+    elif kind == "ode":
+        full.update(layers=1, activation="tanh", cubic=False)
     unknown = set(spec) - set(full)
     if unknown:
         raise ValueError(f"spec has unknown keys {sorted(unknown)}; a {kind!r} model accepts "
@@ -75,6 +81,9 @@ def build_model(spec: dict) -> NeuralDSDE:
             raise ValueError(f"spec[{name!r}]={value!r} is not supported; expected an integer >= 1.")
     if kind == "reference":
         model = NeuralDSDE(reference_drift(d, h), reference_diffusion(d, h))
+    elif kind == "ode":
+        model = NeuralODE(mlp(d, d, hidden=h, layers=full["layers"], activation=full["activation"],
+                              cubic=full["cubic"]))
     else:
         drift = mlp(d, d, hidden=h, layers=full["layers"], activation=full["drift_activation"],
                     cubic=full["cubic"])

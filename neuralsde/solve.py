@@ -220,10 +220,14 @@ def solve(model, y0: torch.Tensor, ts, config: SolveConfig | None = None, *,
           seed: int | None = None, bm=None, return_stats: bool = False, shard=None):
     """Solve ``dy = f(t, y) dt + g(t, y) dW`` (diagonal Itô noise) and save the state at ``ts``.
 
+    A model with ``is_ode = True`` (a :class:`neuralsde.NeuralODE`) is an ODE ``dy/dt = f(t, y)``
+    and goes to :func:`neuralsde.ode.solve_ode` (torchdiffeq: dopri5 adaptive, rk4 fixed-step;
+    ``method`` and ``tableau`` do not apply, and ``seed`` and ``bm`` are unused).
+
     Args:
         model: object with ``f(t, y)`` and ``g(t, y)`` returning (batch, d), e.g. a
-            :class:`neuralsde.NeuralDSDE`. For ``gradient="adjoint"`` it must be an
-            ``nn.Module`` (its parameters get the gradients).
+            :class:`neuralsde.NeuralDSDE`, or ``f`` only and ``is_ode = True``. For
+            ``gradient="adjoint"`` it must be an ``nn.Module`` (its parameters get the gradients).
         y0: initial state, (batch, d). Each row is one sample path; all paths share one step
             sequence (the adaptive error norm is taken over the whole batch).
         ts: output times, (T,), strictly increasing, need not be uniform; ``ys[0] = y0``.
@@ -251,6 +255,13 @@ def solve(model, y0: torch.Tensor, ts, config: SolveConfig | None = None, *,
     config = SolveConfig() if config is None else config
     if not isinstance(config, SolveConfig):
         raise TypeError(f"config must be a SolveConfig; got {type(config).__name__}.")
+    if getattr(model, "is_ode", False):  # deterministic: no Brownian motion, seed and bm unused
+        if shard is not None:
+            raise ValueError("shard is not supported for an ODE model (is_ode=True): its solve is "
+                             "deterministic, so every path is the same; expected shard=None.")
+        from .ode import solve_ode
+
+        return solve_ode(model, y0, ts, config, return_stats=return_stats)
     ts_list = _check_inputs(model, y0, ts)
     if shard is not None:
         if config.method != "sri" or config.gradient != "backprop":

@@ -207,3 +207,25 @@ def test_panel_csv_with_moment_matching(tmp_path):
     target = data["observed"].mean(axis=1)
     assert metrics["path_mean_mse"] == pytest.approx(
         float(np.mean((data["samples"].mean(axis=0) - target) ** 2)), rel=1e-9)
+
+
+def test_model_ode_runs_the_same_workflow_deterministically(tmp_path):
+    out = tmp_path / "ode"
+    assert main(TINY + ["--model", "ode", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["settings"]["model_spec"]["kind"] == "ode"
+    assert resolve(build_parser().parse_args(["--model", "ode"]))["paths"] == 1
+    assert metrics["solver"]["g_evals"] == 0 and metrics["solver"]["f_evals"] > 0
+    data = np.load(out / "samples.npz")
+    assert data["samples"].shape == (11, 7, 1)
+    np.testing.assert_array_equal(data["samples"], np.broadcast_to(data["samples"][:1], (11, 7, 1)))
+    model, scaling, extra = load_model(out / "model.pt")
+    again = sample(model, torch.tensor(extra["y0"]), torch.as_tensor(data["t"]), 11,
+                   solve_config=SolveConfig(**extra["solve_config"]), scaling=scaling)[..., :1]
+    np.testing.assert_array_equal(again.numpy(), data["samples"])
+
+
+def test_model_ode_refuses_moment_matching(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--model", "ode", "--loss", "moments", "--out", str(tmp_path / "x")])
+    assert exit_info.value.code == 2 and "--loss moments" in capsys.readouterr().err
