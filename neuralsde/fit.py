@@ -556,6 +556,16 @@ def model_spec(settings: dict) -> dict:
     return {"kind": "reference", "state_dim": settings["state_dim"], "hidden": 20}
 
 
+def _refine(times: torch.Tensor, per_interval: int = 10) -> torch.Tensor:
+    """``per_interval`` even sub-steps in every interval of ``times``: a grid for figures that
+    holds every time exactly and no near-duplicates."""
+    if len(times) < 2:
+        return times.clone()
+    parts = [torch.linspace(float(a), float(b), per_interval + 1, dtype=torch.float64)[:-1]
+             for a, b in zip(times[:-1], times[1:])]
+    return torch.cat([*parts, times[-1:].to(torch.float64)])
+
+
 def _history_rows(folder: Path) -> list[dict]:
     import csv
 
@@ -643,8 +653,7 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
               "names": np.array(series.names)}
     path_mean_mse = _finite_mean_mse(samples[:, :n_train].mean(axis=0), target[:n_train])
     metrics_extra = {}
-    fine = torch.linspace(float(ts[0]), t_split, 10 * (n_train - 1) + 1, dtype=torch.float64)
-    fine = torch.unique(torch.cat([fine, ts[:n_train]]))
+    fine = _refine(ts[:n_train])
     fine_samples = draw(y0_data, fine)[..., :d]
     fine_t = fine.numpy()
     if has_holdout:
@@ -674,9 +683,7 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
         metrics_extra["n_train"] = n_train
         metrics_extra["n_holdout"] = series.n_points - n_train
         arrays.update(forecast_t=future_t.numpy(), forecast=forecast, baseline=baseline)
-        fine_f = torch.linspace(t_split, float(ts[-1]), 10 * (series.n_points - n_train) + 1,
-                                dtype=torch.float64)
-        fine_f = torch.unique(torch.cat([fine_f, future_t]))[1:]
+        fine_f = _refine(ts[n_train - 1:])[1:]
         fine_forecast = draw(y_start, fine_f, t0=t_split)[..., :d]
         fine_t = np.concatenate([fine_t, fine_f.numpy()])
         fine_samples = np.concatenate([fine_samples, fine_forecast], axis=1)

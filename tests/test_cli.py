@@ -229,3 +229,15 @@ def test_model_ode_refuses_moment_matching(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--model", "ode", "--loss", "moments", "--out", str(tmp_path / "x")])
     assert exit_info.value.code == 2 and "--loss moments" in capsys.readouterr().err
+
+
+def test_times_that_do_not_fall_on_a_binary_grid(tmp_path):
+    # 0, 0.2, ..., 3.0: a figure grid built by linspace near these times must not create
+    # near-duplicates that float32 collapses into non-increasing times.
+    csv_path = tmp_path / "fifths.csv"
+    rows = ["t,x"] + [f"{k * 0.2:.1f},{np.sin(k / 3):.4f}" for k in range(16)]
+    csv_path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    assert main(TINY + ["--data", str(csv_path), "--holdout", "0.25", "--out", str(out)]) == 0
+    fine_t = np.load(out / "samples.npz")["t"]
+    np.testing.assert_allclose(fine_t, np.arange(16) * 0.2, atol=1e-12)
