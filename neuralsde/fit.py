@@ -762,7 +762,8 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
                 metrics["n_holdout"], metrics["holdout_mse"], metrics["holdout_crps"],
                 metrics["holdout_coverage_90"], metrics["baseline_holdout_mse"],
                 metrics["baseline_holdout_crps"], metrics["baseline_holdout_coverage_90"]))
-    say(f"wrote {folder}/: fit.png loss.png history.csv metrics.json model.pt samples.npz")
+    say(f"wrote {folder}/: fit.png loss.png history.csv metrics.json model.pt samples.npz "
+        "run.json checkpoint.pt")
     return metrics
 
 
