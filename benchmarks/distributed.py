@@ -78,7 +78,8 @@ def machine() -> dict:
 
     return {"torch": torch.__version__, "torchsde": torchsde.__version__,
             "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "python": platform.python_version(), "date": datetime.now().isoformat(timespec="seconds"),
+            "python": platform.python_version(),
+            "date": datetime.now().isoformat(timespec="seconds"),
             "threads_per_process": 1}
 
 

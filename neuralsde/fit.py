@@ -55,7 +55,8 @@ BLOG = {"tableau": "sosri", "paths": 1, "scaling": "none", "lr_final": 1.0}
 
 METRICS_KEYS = ("final_loss", "final_loss_smoothed", "path_mean_mse", "clean_mse",
                 "clean_vs_data_mse", "wall_seconds", "train_seconds", "iterations", "events",
-                "restores", "stopped", "solver", "samples", "sampling_error", "sample_seed", "settings", "data", "versions")
+                "restores", "stopped", "solver", "samples", "sampling_error", "sample_seed",
+                "settings", "data", "versions")
 #: Added to metrics.json by ``--holdout``.
 HOLDOUT_KEYS = ("holdout_mse", "holdout_crps", "holdout_coverage_90", "baseline_holdout_mse",
                 "baseline_holdout_crps", "baseline_holdout_coverage_90", "n_train", "n_holdout")
@@ -156,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--loss", choices=tuple(LOSSES), default=S,
                     help=f"loss (default {DEFAULTS['loss']}: MSE of the path mean)")
     tr.add_argument("--lr", type=_positive_float, default=S,
-                    help=f"Adam learning rate at the start of each stage (default {DEFAULTS['lr']})")
+                    help="Adam learning rate at the start of each stage "
+                         f"(default {DEFAULTS['lr']})")
     tr.add_argument("--lr-final", type=_fraction, default=S, help="cosine decay to lr * this "
                     f"within each stage; 1 keeps it constant (default {DEFAULTS['lr_final']})")
     tr.add_argument("--scaling", choices=SCALING_METHODS, default=S,
@@ -717,7 +719,8 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
     if rows:
         fig = plot_loss(iterations, losses, stages=stage_idx, stage_names=names,
                         title=f"Training loss ({train_config.loss}, {train_config.paths} path(s) "
-                              "per iteration)", ylabel=f"loss ({train_config.loss}, training units)")
+                              "per iteration)",
+                        ylabel=f"loss ({train_config.loss}, training units)")
         save(fig, folder / "loss.png")
 
     good = [float(r["loss"]) for r in rows if not r["event"]]

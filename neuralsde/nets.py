@@ -2,7 +2,8 @@
 
 The reference nets come from the DiffEqFlux neural SDE blog example:
 
-* drift ``y**3 -> Linear(3, 20) -> tanh -> Linear(20, 3)``. The blog writes ``FastDense(20, 3)`` straight
+* drift ``y**3 -> Linear(3, 20) -> tanh -> Linear(20, 3)``. The blog writes ``FastDense(20, 3)``
+  straight
   after ``x.^3``, which cannot take a 3-vector; a hidden layer of 20 is the consistent reading.
 * diffusion, the "Wiener net": ``Linear(3, 20) -> sigmoid -> Linear(20, 3)``, one output per state
   component (diagonal noise). It mixes components, so the noise is not commutative.
@@ -25,7 +26,8 @@ class CubicFeatures(nn.Module):
 
 def _activation(name: str, argument: str) -> nn.Module:
     if name not in ACTIVATIONS:
-        raise ValueError(f"{argument}={name!r} is not supported; expected one of {tuple(ACTIVATIONS)}.")
+        raise ValueError(f"{argument}={name!r} is not supported; expected one of "
+                         f"{tuple(ACTIVATIONS)}.")
     return ACTIVATIONS[name]()
 
 

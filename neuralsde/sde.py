@@ -78,7 +78,8 @@ def build_model(spec: dict) -> nn.Module:
     for name in ("state_dim", "hidden"):
         value = full[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"spec[{name!r}]={value!r} is not supported; expected an integer >= 1.")
+            raise ValueError(f"spec[{name!r}]={value!r} is not supported; expected an integer "
+                             ">= 1.")
     if kind == "reference":
         model = NeuralDSDE(reference_drift(d, h), reference_diffusion(d, h))
     elif kind == "ode":

@@ -16,7 +16,7 @@ import torch
 import torchsde
 from torch.utils.checkpoint import checkpoint
 
-from .sri import TABLEAUS, Noise, Tableau, get_tableau, sri_step
+from .sri import TABLEAUS, Noise, get_tableau, sri_step
 
 METHODS = ("sri", "srk", "euler", "milstein")
 GRADIENTS = ("backprop", "adjoint")
@@ -60,7 +60,8 @@ class SolveConfig:
     """How to solve and differentiate. Immutable; every field is checked on creation.
 
     Args:
-        method: ``"sri"`` (ours, default), or ``"srk"``, ``"euler"``, ``"milstein"`` through torchsde.
+        method: ``"sri"`` (ours, default), or ``"srk"``, ``"euler"``, ``"milstein"`` through
+            torchsde.
         tableau: SRI coefficients for ``method="sri"``: ``"sosri"`` (default, stability-optimised),
             ``"sriw1"`` (Rößler's SRI1 with W1 weights; 2 drift calls per step) or ``"srid2"``
             (the scheme torchsde's ``srk`` uses, for cross-checks).
@@ -76,7 +77,8 @@ class SolveConfig:
         dt_max: largest adaptive step (default: no limit).
         max_steps: most step attempts (accepted + rejected) of one adaptive ``"sri"`` solve.
         gradient: ``"backprop"`` (through the solver's operations, like DiffEqFlux's TrackerAdjoint)
-            or ``"adjoint"`` (torchsde's stochastic adjoint, memory constant in the number of steps).
+            or ``"adjoint"`` (torchsde's stochastic adjoint, memory constant in the number of
+            steps).
         checkpoint_every: ``"sri"`` with backprop only: recompute the forward pass in the backward
             pass in segments of this many steps (``torch.utils.checkpoint``), so stored activations
             do not grow with the number of steps. None (default) stores everything.
@@ -104,7 +106,8 @@ class SolveConfig:
             raise ValueError(f"gradient={self.gradient!r} is not supported; expected one of "
                              f"{GRADIENTS}.")
         if not isinstance(self.adaptive, bool):
-            raise ValueError(f"adaptive={self.adaptive!r} is not supported; expected True or False.")
+            raise ValueError(f"adaptive={self.adaptive!r} is not supported; expected True or "
+                             "False.")
         _positive("dt", self.dt, allow_none=True)
         _positive("rtol", self.rtol)
         _positive("atol", self.atol)
@@ -117,9 +120,9 @@ class SolveConfig:
                 or self.max_steps < 1:
             raise ValueError(f"max_steps={self.max_steps!r} is not supported; expected an integer "
                              ">= 1.")
-        if self.checkpoint_every is not None and (
-                isinstance(self.checkpoint_every, bool) or not isinstance(self.checkpoint_every, int)
-                or self.checkpoint_every < 1):
+        every = self.checkpoint_every
+        if every is not None and (isinstance(every, bool) or not isinstance(every, int)
+                                  or every < 1):
             raise ValueError(f"checkpoint_every={self.checkpoint_every!r} is not supported; "
                              "expected None or an integer >= 1.")
         if not self.adaptive and self.dt is None:
@@ -178,7 +181,8 @@ def seed_to_entropy(seed: int | None) -> int:
 
 
 def brownian_interval(t0: float, t1: float, shape, *, dtype=torch.float32, device="cpu",
-                      seed: int | None = None, dt: float | None = None) -> torchsde.BrownianInterval:
+                      seed: int | None = None,
+                      dt: float | None = None) -> torchsde.BrownianInterval:
     """A torchsde ``BrownianInterval`` with the space-time Lévy area that SRI methods need,
     seeded explicitly (torchsde would otherwise take its entropy from the OS).
 

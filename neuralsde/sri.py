@@ -79,7 +79,8 @@ class Tableau:
         return full + err
 
     def drift_source(self) -> tuple[int | None, ...]:
-        """For each stage, the stage whose ``F`` it provably equals, or None if it must be evaluated.
+        """For each stage, the stage whose ``F`` it provably equals, or None if it must be
+        evaluated.
 
         Stage ``i`` repeats stage 0 when its ``A0`` and ``B0`` rows are zero and ``c0_i = 0``
         (then ``H0_i = y`` at the same time). A stage whose ``F`` is never used is marked -1.
@@ -187,7 +188,8 @@ class Noise:
 
     Built from ``ΔW`` and ``I10`` of shape ``(..., batch, d)`` for step sizes ``h`` (a float or a
     tensor broadcastable to the leading dims). Holds ``chi2`` and, per stage, the weights
-    ``w_i = β1_i ΔW + β2_i chi1 + β3_i chi2 + β4_i chi3`` (all terms) and ``e_i = β3_i chi2 + β4_i chi3``
+    ``w_i = β1_i ΔW + β2_i chi1 + β3_i chi2 + β4_i chi3`` (all terms) and
+    ``e_i = β3_i chi2 + β4_i chi3``
     (the error part), stacked on a stage axis: ``(..., stages, batch, d)``.
     """
 

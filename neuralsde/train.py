@@ -537,7 +537,8 @@ def save_model(path, model, *, scaling: Scaling | None = None, extra: dict | Non
     scaling and any ``extra`` settings (solver and training configs, data source...)."""
     spec = getattr(model, "spec", None)
     if spec is None:
-        raise ValueError("model has no .spec; build it with neuralsde.build_model(spec) to save it.")
+        raise ValueError("model has no .spec; build it with neuralsde.build_model(spec) to save "
+                         "it.")
     payload = {"format": "neuralsde-model-1", "spec": dict(spec),
                "state_dict": model.state_dict(),
                "scaling": scaling.to_dict() if scaling is not None else None,
@@ -556,7 +557,11 @@ def load_model(path, *, map_location="cpu"):
     Returns:
         ``(model, scaling, extra)``; ``scaling`` is a :class:`Scaling` or None.
     """
-    payload = torch.load(path, map_location=map_location, weights_only=False)
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as err:  # noqa: BLE001 - any unreadable file is reported the same way
+        raise ValueError(f"{path}: not a readable model file ({type(err).__name__}: {err}).") \
+            from None
     if not isinstance(payload, dict) or payload.get("format") != "neuralsde-model-1":
         raise ValueError(f"{path} is not a neuralsde model file (no 'neuralsde-model-1' format).")
     model = build_model(payload["spec"])

@@ -179,7 +179,7 @@ def test_model_file_round_trip(tmp_path):
     assert torch.equal(sample(model, y0, ts, 3, solve_config=FAST, seed=9),
                        sample(loaded, y0, ts, 3, solve_config=FAST, seed=9))
     (tmp_path / "bad.pt").write_bytes(b"not a model")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="bad.pt"):
         load_model(tmp_path / "bad.pt")
     torch.save({"format": "other"}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a neuralsde model file"):
