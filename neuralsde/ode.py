@@ -15,7 +15,14 @@ import math
 import torch
 from torch import nn
 
-from .solve import MaxStepsError, NonFiniteStateError, SolveConfig, SolverError, SolveStats
+from .solve import (
+    MaxStepsError,
+    NonFiniteStateError,
+    SolveConfig,
+    SolverError,
+    SolveStats,
+    check_state_and_times,
+)
 
 ADAPTIVE_METHOD = "dopri5"
 FIXED_METHOD = "rk4"
@@ -109,24 +116,7 @@ def _check_ode_inputs(model, y0, ts) -> torch.Tensor:
     """The checks of :func:`neuralsde.solve` for an ODE model; returns ``ts`` as float64 on CPU."""
     if not callable(getattr(model, "f", None)):
         raise TypeError(f"model must have a method f(t, y); got {type(model).__name__}.")
-    if not torch.is_tensor(y0):
-        raise ValueError(f"y0 must be a tensor of shape (batch, d); got {type(y0).__name__}.")
-    if y0.dim() != 2:
-        raise ValueError(f"y0 must have shape (batch, d) (2 dimensions); got shape "
-                         f"{tuple(y0.shape)}.")
-    if not y0.is_floating_point():
-        raise ValueError(f"y0 must be a floating-point tensor; got dtype {y0.dtype}.")
-    if not bool(torch.isfinite(y0).all()):
-        raise ValueError("y0 must be finite; got a state with NaN or infinite entries.")
-    ts_t = torch.as_tensor(ts, dtype=torch.float64).detach().cpu()
-    if ts_t.dim() != 1 or ts_t.numel() < 2:
-        raise ValueError(f"ts must be a 1-D sequence of at least 2 times; got shape "
-                         f"{tuple(ts_t.shape)}.")
-    if not bool(torch.isfinite(ts_t).all()):
-        raise ValueError(f"ts must be finite; got {ts_t.tolist()}.")
-    if not bool((ts_t[1:] > ts_t[:-1]).all()):
-        raise ValueError(f"ts must be strictly increasing; got {ts_t.tolist()}.")
-    return ts_t
+    return check_state_and_times(y0, ts)
 
 
 def _landing_grid(dt: float):

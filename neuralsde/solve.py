@@ -200,6 +200,12 @@ def brownian_interval(t0: float, t1: float, shape, *, dtype=torch.float32, devic
 def _check_inputs(model, y0, ts):
     if not (callable(getattr(model, "f", None)) and callable(getattr(model, "g", None))):
         raise TypeError(f"model must have methods f(t, y) and g(t, y); got {type(model).__name__}.")
+    return check_state_and_times(y0, ts).tolist()
+
+
+def check_state_and_times(y0, ts) -> torch.Tensor:
+    """The checks every solve makes on ``y0`` (batch, d) and ``ts`` (T,); returns ``ts`` as a
+    float64 CPU tensor. ValueError names the argument, the value and what is accepted."""
     if not torch.is_tensor(y0):
         raise ValueError(f"y0 must be a tensor of shape (batch, d); got {type(y0).__name__}.")
     if y0.dim() != 2:
@@ -217,7 +223,7 @@ def _check_inputs(model, y0, ts):
         raise ValueError(f"ts must be finite; got {ts_t.tolist()}.")
     if not bool((ts_t[1:] > ts_t[:-1]).all()):
         raise ValueError(f"ts must be strictly increasing; got {ts_t.tolist()}.")
-    return ts_t.tolist()
+    return ts_t
 
 
 def solve(model, y0: torch.Tensor, ts, config: SolveConfig | None = None, *,
