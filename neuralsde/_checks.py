@@ -1,0 +1,100 @@
+"""Small shared helpers every room of the package needs: argument validators with one message
+format, float64 array coercion, atomic file writes and the per-iteration seed formula.
+
+A leaf: imports only numpy and the standard library (plotting must not pull in torch).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["as_array", "atomic_write", "check_int", "check_positive", "is_int",
+           "iteration_seed", "sample_seed"]
+
+
+def is_int(value) -> bool:
+    """An integer (Python or numpy), and not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None, *,
+              allow_none: bool = False) -> None:
+    """Raise ValueError naming ``name`` unless ``value`` is an integer in ``[minimum, maximum]``
+    (either bound may be None), or None when ``allow_none``."""
+    if value is None and allow_none:
+        return
+    ok = is_int(value) and (minimum is None or value >= minimum) and \
+        (maximum is None or value <= maximum)
+    if ok:
+        return
+    if minimum is not None and maximum is not None:
+        accepted = f"an integer in [{minimum}, {maximum}]"
+    elif minimum is not None:
+        accepted = f"an integer >= {minimum}"
+    elif maximum is not None:
+        accepted = f"an integer <= {maximum}"
+    else:
+        accepted = "an integer"
+    if allow_none:
+        accepted = f"None or {accepted}"
+    raise ValueError(f"{name}={value!r} is not supported; expected {accepted}.")
+
+
+def check_positive(name: str, value, *, allow_none: bool = False) -> None:
+    """Raise ValueError naming ``name`` unless ``value`` is a finite number > 0 (or None when
+    ``allow_none``)."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value <= 0:
+        accepted = "a finite number > 0" + (" or None" if allow_none else "")
+        raise ValueError(f"{name}={value!r} is not supported; expected {accepted}.")
+
+
+def as_array(x, name: str) -> np.ndarray:
+    """``x`` as a float64 numpy array; torch tensors are detached and moved to the CPU."""
+    if hasattr(x, "detach"):  # a torch tensor, without importing torch here
+        x = x.detach().cpu().numpy()
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric array or tensor; got {type(x).__name__}."
+                         ) from None
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """Write a file so that readers only ever see the old or the new whole file: ``write(tmp)``
+    fills a temporary file beside ``path``, which then replaces ``path`` in one rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+#: Multiplier that separates the seeds of different runs' iterations.
+_SEED_STRIDE = 1_000_003
+#: Offset of the seed used for the samples drawn after training.
+_SAMPLE_OFFSET = 999_999
+
+
+def iteration_seed(seed: int, iteration: int) -> int:
+    """The Brownian seed of training iteration ``iteration`` of a run seeded ``seed``: it depends
+    on these two alone, so a resumed run replays exactly what an uninterrupted one does."""
+    return seed * _SEED_STRIDE + iteration
+
+
+def sample_seed(seed: int) -> int:
+    """The Brownian seed of the samples (figures, forecasts) drawn after a run seeded ``seed``."""
+    return iteration_seed(seed, _SAMPLE_OFFSET)
