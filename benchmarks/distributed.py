@@ -20,16 +20,15 @@ import argparse
 import csv
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import torch
+
+from neuralsde.machine import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,16 +72,6 @@ def run(panel: Path, out: Path, paths: int, procs: int, iters: int) -> dict:
             "memory": metrics["settings"]["peak_memory_mb"]}
 
 
-def machine() -> dict:
-    import torchsde
-
-    return {"torch": torch.__version__, "torchsde": torchsde.__version__,
-            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "date": datetime.now().isoformat(timespec="seconds"),
-            "threads_per_process": 1}
-
-
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--groups", type=int, default=1024)
@@ -119,8 +108,8 @@ def main(argv: list[str] | None = None) -> dict:
                 rows.append(row)
                 print(f"  batch {batch}, {n} process(es): {row['ms_median']:.1f} ms/iteration",
                       flush=True)
-    payload = {"machine": machine(), "settings": vars(args) | {"loss": "moments", "dt": 0.5},
-               "rows": rows}
+    payload = {"machine": machine(threads_per_process=1),
+               "settings": vars(args) | {"loss": "moments", "dt": 0.5}, "rows": rows}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(payload, indent=2) + "\n")

@@ -25,36 +25,21 @@ the same mode and batch divided by this row's median.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import torch
-import torchsde
 
 from neuralsde import NeuralDSDE, SolveConfig, reference_diffusion, reference_drift, solve
 from neuralsde.data import reference_dataset
 from neuralsde.losses import mse_mean_path
+from neuralsde.machine import machine
 
 MODES = {"adaptive": dict(adaptive=True, rtol=0.1, atol=0.1),
          "fixed": dict(adaptive=False, dt=0.05)}
 METHODS = (("sri", "sosri"), ("sri", "sriw1"), ("srk", None))
-
-
-def machine() -> dict:
-    cpu = None
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next((line.split(":", 1)[1].strip() for line in handle
-                        if line.startswith("model name")), None)
-    except OSError:
-        pass
-    return {"torch": torch.__version__, "torchsde": torchsde.__version__,
-            "threads": torch.get_num_threads(), "cpu": cpu, "python": platform.python_version(),
-            "date": datetime.datetime.now().isoformat(timespec="seconds")}
 
 
 def run_config(model, y0, ts, data, config: SolveConfig, iters: int, warmup: int) -> dict:

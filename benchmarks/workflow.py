@@ -46,9 +46,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -59,24 +57,12 @@ from torch import nn
 
 import neuralsde.fit
 from neuralsde.data import reference_dataset
+from neuralsde.machine import machine
 
 #: The plain port's solver and optimiser: torchsde defaults except what the blog workflow sets.
 PLAIN = {"method": "srk", "adaptive": True, "rtol": 0.1, "atol": 0.1, "dt": 1e-3, "lr": 0.01,
          "paths": 1, "dtype": "float32", "levy_area_approximation": "space-time"}
 N_POINTS = 7
-
-
-def machine() -> dict:
-    cpu = None
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next((line.split(":", 1)[1].strip() for line in handle
-                        if line.startswith("model name")), None)
-    except OSError:
-        pass
-    return {"torch": torch.__version__, "torchsde": torchsde.__version__,
-            "threads": torch.get_num_threads(), "cpu": cpu, "python": platform.python_version(),
-            "date": datetime.datetime.now().isoformat(timespec="seconds")}
 
 
 def schedule(iters: int, stage_iters: int, n_points: int = N_POINTS) -> list[dict]:

@@ -59,9 +59,9 @@ def check_positive(name: str, value, *, allow_none: bool = False) -> None:
 
 def as_array(x, name: str) -> np.ndarray:
     """``x`` as a float64 numpy array; torch tensors are detached and moved to the CPU."""
-    if hasattr(x, "detach"):  # a torch tensor, without importing torch here
-        x = x.detach().cpu().numpy()
     try:
+        if hasattr(x, "detach"):  # a torch tensor, without importing torch here
+            x = x.detach().cpu().numpy()
         return np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a numeric array or tensor; got {type(x).__name__}."

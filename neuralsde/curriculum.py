@@ -11,12 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ._checks import check_int
+
 __all__ = ["Stage", "stages", "total_iters"]
-
-
-def _check_int(name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}={value!r} is not supported; expected an integer >= {minimum}.")
 
 
 @dataclass(frozen=True)
@@ -37,8 +34,8 @@ class Stage:
     def __post_init__(self):
         if not isinstance(self.name, str):
             raise ValueError(f"name={self.name!r} is not supported; expected a str.")
-        _check_int("n_points", self.n_points, 2)
-        _check_int("iters", self.iters, 0)
+        check_int("n_points", self.n_points, 2)
+        check_int("iters", self.iters, 0)
 
 
 def stages(n_points: int, *, initial_iters: int = 500, first: int = 2, step: int = 1,
@@ -70,14 +67,14 @@ def stages(n_points: int, *, initial_iters: int = 500, first: int = 2, step: int
         ValueError: naming the argument, its value and what is accepted, if an integer argument
             is not an ``int`` (``bool`` is rejected) in its range or ``curriculum`` is not a bool.
     """
-    _check_int("n_points", n_points, 2)
-    _check_int("initial_iters", initial_iters, 0)
-    _check_int("first", first, 2)
+    check_int("n_points", n_points, 2)
+    check_int("initial_iters", initial_iters, 0)
+    check_int("first", first, 2)
     if first > n_points:
         raise ValueError(f"first={first!r} is not supported; expected an integer with "
                          f"2 <= first <= n_points={n_points}.")
-    _check_int("step", step, 1)
-    _check_int("iters", iters, 0)
+    check_int("step", step, 1)
+    check_int("iters", iters, 0)
     if not isinstance(curriculum, bool):
         raise ValueError(f"curriculum={curriculum!r} is not supported; expected True or False.")
 

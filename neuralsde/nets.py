@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ._checks import check_int
+
 ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "softplus": nn.Softplus,
                "silu": nn.SiLU, "identity": nn.Identity}
 
@@ -49,10 +51,8 @@ def mlp(in_dim: int, out_dim: int, *, hidden: int = 20, layers: int = 1, activat
         ``nn.Sequential`` mapping ``(batch, in_dim)`` to ``(batch, out_dim)``.
     """
     for name, value in (("in_dim", in_dim), ("out_dim", out_dim), ("hidden", hidden)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}={value!r} is not supported; expected an integer >= 1.")
-    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 0:
-        raise ValueError(f"layers={layers!r} is not supported; expected an integer >= 0.")
+        check_int(name, value, 1)
+    check_int("layers", layers, 0)
     modules: list[nn.Module] = [CubicFeatures()] if cubic else []
     width = in_dim
     for _ in range(layers):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ._checks import is_int
+
 
 class NeuralDSDE(nn.Module):
     """``dy = f(y) dt + g(y) dW`` with diagonal noise, ``f`` and ``g`` neural networks.
@@ -77,7 +79,7 @@ def build_model(spec: dict) -> nn.Module:
     d, h = full["state_dim"], full["hidden"]
     for name in ("state_dim", "hidden"):
         value = full[name]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_int(value) or value < 1:
             raise ValueError(f"spec[{name!r}]={value!r} is not supported; expected an integer "
                              ">= 1.")
     if kind == "reference":
