@@ -16,12 +16,12 @@ Modules: ``_common`` (input coercion, NaN-aware statistics, legend, :func:`save`
 
 # Besides the public names, the private helpers stay importable under the names they had when
 # this package was a single module.
+from .._checks import as_array as _array  # noqa: F401  (was plotting._array)
 from ._common import _BAND_COLOR as _BAND_COLOR
 from ._common import _CLEAN_COLOR as _CLEAN_COLOR
 from ._common import _DATA_COLOR as _DATA_COLOR
 from ._common import _LEGEND_FONTSIZE as _LEGEND_FONTSIZE
 from ._common import _SAVE_DPI as _SAVE_DPI
-from ._common import _array as _array
 from ._common import _channels as _channels
 from ._common import _finite_mean as _finite_mean
 from ._common import _finite_quantiles as _finite_quantiles

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from .._checks import as_array
+
 _BAND_COLOR = "C0"
 _DATA_COLOR = "black"
 _CLEAN_COLOR = "C3"
@@ -20,19 +22,8 @@ _LEGEND_FONTSIZE = 8
 _SAVE_DPI = 120
 
 
-def _array(x, name: str) -> np.ndarray:
-    """``x`` as a float64 numpy array; torch tensors are detached and moved to the CPU."""
-    if hasattr(x, "detach"):  # a torch tensor; plotting does not import torch
-        x = x.detach().cpu()
-    try:
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a numeric array or tensor; got {type(x).__name__}."
-                         ) from None
-
-
 def _vector(x, name: str, length: int | None = None, length_name: str = "") -> np.ndarray:
-    a = _array(x, name)
+    a = as_array(x, name)
     if a.ndim != 1:
         raise ValueError(f"{name} must be 1-D (times); got shape {a.shape}.")
     if length is not None and a.shape[0] != length:
@@ -43,7 +34,7 @@ def _vector(x, name: str, length: int | None = None, length_name: str = "") -> n
 
 def _channels(x, name: str, d: int, what: str) -> np.ndarray:
     """``x`` as ``(T, d)`` or ``(T, P, d)``; a 1-D array is accepted when ``d == 1``."""
-    a = _array(x, name)
+    a = as_array(x, name)
     if a.ndim == 1 and d == 1:
         a = a[:, None]
     if a.ndim not in (2, 3) or (what == "(T_c, d)" and a.ndim != 2):

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from .._checks import as_array, check_int
 from ._common import (
     _BAND_COLOR,
     _CLEAN_COLOR,
     _DATA_COLOR,
-    _array,
     _channels,
     _finite_mean,
     _finite_quantiles,
@@ -64,7 +64,7 @@ def plot_fit(t, samples, *, observed=None, obs_t=None, clean=None, clean_t=None,
             ``n_paths_shown < 0`` or ``len(names) != d``.
     """
     t = _vector(t, "t")
-    samples = _array(samples, "samples")
+    samples = as_array(samples, "samples")
     if samples.ndim == 2:
         samples = samples[:, :, None]
     if samples.ndim != 3 or samples.shape[1] != t.shape[0]:
@@ -77,10 +77,7 @@ def plot_fit(t, samples, *, observed=None, obs_t=None, clean=None, clean_t=None,
     if not 0.0 <= lo_q < hi_q <= 1.0:
         raise ValueError(f"band={band!r} is not supported; expected (lower, upper) with "
                          f"0 <= lower < upper <= 1.")
-    if isinstance(n_paths_shown, bool) or not isinstance(n_paths_shown, (int, np.integer)) \
-            or n_paths_shown < 0:
-        raise ValueError(f"n_paths_shown={n_paths_shown!r} is not supported; expected an "
-                         f"integer >= 0.")
+    check_int("n_paths_shown", n_paths_shown, 0)
     if names is not None:
         names = [str(n) for n in names]
         if len(names) != d:

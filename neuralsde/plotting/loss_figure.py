@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.transforms import blended_transform_factory
 
+from .._checks import check_int, is_int
 from ._common import _legend, _vector
 
 __all__ = ["moving_average", "plot_loss"]
@@ -29,8 +30,7 @@ def moving_average(x, window: int, *, groups=None) -> np.ndarray:
         ``(N,)`` smoothed values.
     """
     x = _vector(x, "x")
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window={window!r} is not supported; expected an integer >= 1.")
+    check_int("window", window, 1)
     out = np.full(x.shape, np.nan)
     if groups is None:
         starts = np.array([0, len(x)]) if len(x) else np.array([0])
@@ -99,8 +99,7 @@ def plot_loss(iterations, losses, *, stages=None,
             raise ValueError(f"stages must hold integer stage indices; got dtype "
                              f"{stages_arr.dtype}.")
         stages = stages_arr
-    if smooth is not None and (isinstance(smooth, bool)
-                               or not isinstance(smooth, (int, np.integer))):
+    if smooth is not None and not is_int(smooth):  # check_int would word this "None or an integer"
         raise ValueError(f"smooth={smooth!r} is not supported; expected an integer or None.")
 
     shown = np.where(np.isfinite(losses) & (losses > 0), losses, np.nan)
