@@ -1,4 +1,9 @@
-"""The loss figure: the loss history on a log scale with the curriculum stages marked."""
+"""The loss figure: the loss history on a log scale with the curriculum stages marked.
+
+:func:`plot_loss` checks its inputs (:func:`_check_loss_inputs`), draws the raw and the smoothed
+loss (:func:`_draw_losses`, smoothing with :func:`moving_average`), sets the limits
+(:func:`_set_limits`) and marks the stages (:func:`_mark_stages`).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,10 @@ def moving_average(x, window: int, *, groups=None) -> np.ndarray:
 
     Returns:
         ``(N,)`` smoothed values.
+
+    Raises:
+        ValueError: if ``x`` is not 1-D, ``window`` is not an integer ``>= 1`` or ``groups`` does
+            not have ``x``'s shape.
     """
     x = _vector(x, "x")
     check_int("window", window, 1)
@@ -51,15 +60,6 @@ def moving_average(x, window: int, *, groups=None) -> np.ndarray:
         count = ccount[hi] - ccount[lo]
         np.divide(csum[hi] - csum[lo], count, out=out[a:b], where=count > 0)
     return out
-
-
-def _stage_label(stage_names, k) -> str:
-    if stage_names is None:
-        return f"stage {k}"
-    try:
-        return str(stage_names[k])
-    except (KeyError, IndexError, TypeError):
-        return f"stage {k}"
 
 
 def plot_loss(iterations, losses, *, stages=None,
@@ -88,51 +88,14 @@ def plot_loss(iterations, losses, *, stages=None,
     Raises:
         ValueError: if the arrays are not 1-D of equal length, or ``stages`` is not integer.
     """
-    iterations = _vector(iterations, "iterations")
-    losses = _vector(losses, "losses", len(iterations), "iterations")
-    if stages is not None:
-        stages_arr = np.asarray(stages.detach().cpu() if hasattr(stages, "detach") else stages)
-        if stages_arr.shape != iterations.shape:
-            raise ValueError(f"stages has shape {stages_arr.shape} but iterations has shape "
-                             f"{iterations.shape}; give one stage index per iteration.")
-        if stages_arr.size and not np.issubdtype(stages_arr.dtype, np.integer):
-            raise ValueError(f"stages must hold integer stage indices; got dtype "
-                             f"{stages_arr.dtype}.")
-        stages = stages_arr
-    if smooth is not None and not is_int(smooth):  # check_int would word this "None or an integer"
-        raise ValueError(f"smooth={smooth!r} is not supported; expected an integer or None.")
+    iterations, losses, stages = _check_loss_inputs(iterations, losses, stages, smooth)
 
     shown = np.where(np.isfinite(losses) & (losses > 0), losses, np.nan)
     fig = Figure(figsize=(7.0, 4.5), layout="tight")
     ax = fig.subplots()
     ax.set_yscale("log")
-    ax.plot(iterations, shown, color="C0", linewidth=0.7, alpha=0.4, label="loss", gid="raw")
-    smoothed = None
-    if smooth is not None and smooth > 1 and len(losses):
-        smoothed = moving_average(np.where(np.isfinite(losses), losses, np.nan), smooth,
-                                  groups=stages)
-        smoothed = np.where(smoothed > 0, smoothed, np.nan)
-        ax.plot(iterations, smoothed, color="C0", linewidth=1.8,
-                label=f"moving average ({smooth} it.)", gid="smoothed")
-
-    valid = shown[np.isfinite(shown)]
-    if valid.size:
-        bottom, top = valid.min(), valid.max()
-        if top <= bottom:
-            bottom, top = bottom / 2, top * 2
-        span = np.log10(top) - np.log10(bottom)
-        # headroom above the curve for the stage names
-        head = 0.35 if stages is not None else 0.05
-        ax.set_ylim(10 ** (np.log10(bottom) - 0.05 * span),
-                    10 ** (np.log10(top) + head * span))
-    else:
-        ax.set_ylim(0.1, 10.0)
-        ax.text(0.5, 0.5, "no positive finite loss values", transform=ax.transAxes,
-                ha="center", va="center", fontsize=10, color="0.35")
-    if len(iterations):
-        lo_x, hi_x = np.nanmin(iterations), np.nanmax(iterations)
-        if hi_x > lo_x:
-            ax.set_xlim(lo_x, hi_x)
+    _draw_losses(ax, iterations, losses, shown, stages, smooth)
+    _set_limits(ax, iterations, shown, headroom=0.35 if stages is not None else 0.05)
 
     if stages is not None and len(stages):
         _mark_stages(fig, ax, iterations, stages, stage_names)
@@ -146,9 +109,118 @@ def plot_loss(iterations, losses, *, stages=None,
     return fig
 
 
+def _check_loss_inputs(iterations, losses, stages, smooth):
+    """The loss history as arrays, checked.
+
+    Args:
+        iterations: ``(N,)`` iteration numbers.
+        losses: ``(N,)`` loss values.
+        stages: ``(N,)`` integer stage indices (array or tensor), or None.
+        smooth: moving-average window, an integer or None.
+
+    Returns:
+        ``(iterations, losses, stages)``: float64 ``iterations`` and ``losses``, and ``stages``
+        as a numpy array of its own dtype (or None).
+
+    Raises:
+        ValueError: if the arrays are not 1-D of equal length, ``stages`` is not integer or
+            ``smooth`` is neither an integer nor None.
+    """
+    iterations = _vector(iterations, "iterations")
+    losses = _vector(losses, "losses", len(iterations), "iterations")
+    if stages is not None:
+        stages_arr = np.asarray(stages.detach().cpu() if hasattr(stages, "detach") else stages)
+        if stages_arr.shape != iterations.shape:
+            raise ValueError(f"stages has shape {stages_arr.shape} but iterations has shape "
+                             f"{iterations.shape}; give one stage index per iteration.")
+        if stages_arr.size and not np.issubdtype(stages_arr.dtype, np.integer):
+            raise ValueError(f"stages must hold integer stage indices; got dtype "
+                             f"{stages_arr.dtype}.")
+        stages = stages_arr
+    if smooth is not None and not is_int(smooth):  # check_int would word this "None or an integer"
+        raise ValueError(f"smooth={smooth!r} is not supported; expected an integer or None.")
+    return iterations, losses, stages
+
+
+def _draw_losses(ax, iterations: np.ndarray, losses: np.ndarray, shown: np.ndarray,
+                 stages: np.ndarray | None, smooth: int | None) -> None:
+    """The raw loss as a thin light line and, for ``smooth > 1``, its moving average.
+
+    Args:
+        ax: the axes, on a log y scale.
+        iterations: ``(N,)`` iteration numbers.
+        losses: ``(N,)`` loss values as given.
+        shown: ``losses`` with the values a log scale cannot show (non-finite, ``<= 0``) as NaN.
+        stages: ``(N,)`` stage indices, or None; the average does not cross a change of stage.
+        smooth: moving-average window, or None for no smoothed line.
+    """
+    ax.plot(iterations, shown, color="C0", linewidth=0.7, alpha=0.4, label="loss", gid="raw")
+    if smooth is not None and smooth > 1 and len(losses):
+        smoothed = moving_average(np.where(np.isfinite(losses), losses, np.nan), smooth,
+                                  groups=stages)
+        smoothed = np.where(smoothed > 0, smoothed, np.nan)
+        ax.plot(iterations, smoothed, color="C0", linewidth=1.8,
+                label=f"moving average ({smooth} it.)", gid="smoothed")
+
+
+def _set_limits(ax, iterations: np.ndarray, shown: np.ndarray, headroom: float) -> None:
+    """Y limits around the shown losses and x limits on the iterations.
+
+    Args:
+        ax: the axes, on a log y scale.
+        iterations: ``(N,)`` iteration numbers.
+        shown: ``(N,)`` losses, NaN where they cannot be shown on a log scale.
+        headroom: room above the curve, as a share of its span in decades (for stage names).
+
+    With no loss to show, the y limits are ``(0.1, 10)`` and a note says why the axes are empty.
+    """
+    valid = shown[np.isfinite(shown)]
+    if valid.size:
+        bottom, top = valid.min(), valid.max()
+        if top <= bottom:
+            bottom, top = bottom / 2, top * 2
+        span = np.log10(top) - np.log10(bottom)
+        ax.set_ylim(10 ** (np.log10(bottom) - 0.05 * span),
+                    10 ** (np.log10(top) + headroom * span))
+    else:
+        ax.set_ylim(0.1, 10.0)
+        ax.text(0.5, 0.5, "no positive finite loss values", transform=ax.transAxes,
+                ha="center", va="center", fontsize=10, color="0.35")
+    if len(iterations):
+        lo_x, hi_x = np.nanmin(iterations), np.nanmax(iterations)
+        if hi_x > lo_x:
+            ax.set_xlim(lo_x, hi_x)
+
+
+def _stage_label(stage_names, k) -> str:
+    """The label of stage ``k``.
+
+    Args:
+        stage_names: stage index -> label (a mapping or a sequence), or None.
+        k: the stage index.
+
+    Returns:
+        ``str(stage_names[k])``, or ``"stage k"`` where ``stage_names`` has no entry for ``k``.
+    """
+    if stage_names is None:
+        return f"stage {k}"
+    try:
+        return str(stage_names[k])
+    except (KeyError, IndexError, TypeError):
+        return f"stage {k}"
+
+
 def _mark_stages(fig: Figure, ax, iterations: np.ndarray, stages: np.ndarray,
                  stage_names) -> None:
-    """Dotted lines at stage changes; each stage's name, rotated, near the top of the axes."""
+    """Dotted lines at stage changes; each stage's name, rotated, near the top of the axes.
+
+    Args:
+        fig: the figure (its width sets how much room a label needs in data units).
+        ax: the axes, with their x limits already set.
+        iterations: ``(N,)`` iteration numbers.
+        stages: ``(N,)`` integer stage index of each iteration, ``N >= 1``.
+        stage_names: stage index -> label, or None; see :func:`_stage_label`.
+    """
     change = np.flatnonzero(stages[1:] != stages[:-1]) + 1
     starts = np.concatenate([[0], change])
     for j in change:
