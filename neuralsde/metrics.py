@@ -12,18 +12,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ._checks import as_array, check_int
+
 __all__ = ["crps_ensemble", "coverage", "mse", "random_walk_sigma2", "random_walk_baseline",
            "forecast_scores"]
-
-
-def _array(x, name: str) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    try:
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a numeric array or tensor; got {type(x).__name__}."
-                         ) from None
 
 
 def _mask(mask, obs: np.ndarray, name: str = "mask", obs_name: str = "obs") -> np.ndarray:
@@ -49,8 +41,8 @@ def _mask(mask, obs: np.ndarray, name: str = "mask", obs_name: str = "obs") -> n
 
 
 def _samples_obs(samples, obs, mask):
-    samples = _array(samples, "samples")
-    obs = _array(obs, "obs")
+    samples = as_array(samples, "samples")
+    obs = as_array(obs, "obs")
     if samples.ndim != obs.ndim + 1 or samples.shape[1:] != obs.shape or samples.shape[0] < 1:
         raise ValueError(
             f"samples must have shape (S, T, d) and obs shape (T, d), with S >= 1; got "
@@ -137,8 +129,8 @@ def mse(mean_pred, obs, mask=None) -> float:
     Raises:
         ValueError: if shapes disagree or nothing is observed.
     """
-    mean_pred = _array(mean_pred, "mean_pred")
-    obs = _array(obs, "obs")
+    mean_pred = as_array(mean_pred, "mean_pred")
+    obs = as_array(obs, "obs")
     if mean_pred.shape != obs.shape:
         raise ValueError(f"mean_pred.shape={mean_pred.shape} must equal obs.shape={obs.shape} "
                          f"(T, d).")
@@ -147,8 +139,8 @@ def mse(mean_pred, obs, mask=None) -> float:
 
 
 def _train_arrays(train_ts, train_y, train_mask):
-    ts = _array(train_ts, "train_ts")
-    y = _array(train_y, "train_y")
+    ts = as_array(train_ts, "train_ts")
+    y = as_array(train_y, "train_y")
     if ts.ndim != 1 or y.ndim not in (2, 3) or y.shape[0] != ts.shape[0]:
         raise ValueError(
             f"train_ts must have shape (T,) and train_y shape (T, d) or (T, P, d); got "
@@ -227,19 +219,17 @@ def random_walk_baseline(train_ts, train_y, train_mask, future_ts, y_last, *, n_
         ValueError: on bad shapes, times before ``t_last``, a non-finite ``y_last`` or a bad
             ``n_samples`` or ``seed``.
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-        raise ValueError(f"n_samples={n_samples!r} is not supported; expected an integer >= 1.")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed={seed!r} is not supported; expected an integer >= 0.")
+    check_int("n_samples", n_samples, 1)
+    check_int("seed", seed, 0)
     sigma2 = random_walk_sigma2(train_ts, train_y, train_mask)  # (d,)
-    t_last = float(_array(train_ts, "train_ts")[-1])
-    future = _array(future_ts, "future_ts")
+    t_last = float(as_array(train_ts, "train_ts")[-1])
+    future = as_array(future_ts, "future_ts")
     if future.ndim != 1:
         raise ValueError(f"future_ts must have shape (T_future,); got {future.shape}.")
     if not np.isfinite(future).all() or (future < t_last).any():
         raise ValueError(f"future_ts must be finite and >= t_last={t_last} (the last training "
                          f"time); got min {future.min() if future.size else None}.")
-    start = _array(y_last, "y_last")
+    start = as_array(y_last, "y_last")
     if start.shape != sigma2.shape or not np.isfinite(start).all():
         raise ValueError(f"y_last must be finite with shape (d,) = {sigma2.shape}; got "
                          f"y_last.shape={start.shape}.")

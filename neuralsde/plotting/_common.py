@@ -1,0 +1,135 @@
+"""Pieces both figures share: input coercion, NaN-aware statistics, the legend, saving, style.
+
+Imports matplotlib only through :class:`~matplotlib.figure.Figure` (no pyplot state) and nothing of
+torch: tensors are recognised by their ``detach`` method (:func:`neuralsde._checks.as_array`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .._checks import as_array
+
+#: Colour of the sample band, paths and mean.
+_BAND_COLOR = "C0"
+#: Colour of the data markers.
+_DATA_COLOR = "black"
+#: Colour of the noise-free curve.
+_CLEAN_COLOR = "C3"
+#: Font size of both figures' legends.
+_LEGEND_FONTSIZE = 8
+#: Resolution of :func:`save`.
+_SAVE_DPI = 120
+
+
+def _vector(x, name: str, length: int | None = None, length_name: str = "") -> np.ndarray:
+    """``x`` as a 1-D float64 array of times.
+
+    Args:
+        x: the values (array or tensor).
+        name: the argument's name, for messages.
+        length: required number of entries, or None for any.
+        length_name: name of the array that sets ``length``, for the message.
+
+    Returns:
+        ``x`` as a ``(T,)`` float64 array.
+
+    Raises:
+        ValueError: if ``x`` is not numeric, not 1-D, or does not have ``length`` entries.
+    """
+    a = as_array(x, name)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (times); got shape {a.shape}.")
+    if length is not None and a.shape[0] != length:
+        raise ValueError(f"{name} has {a.shape[0]} entries but {length_name} has {length} "
+                         f"time points; they must match.")
+    return a
+
+
+def _channels(x, name: str, d: int, what: str) -> np.ndarray:
+    """``x`` as ``(T, d)`` or ``(T, P, d)``; a 1-D array is accepted when ``d == 1``.
+
+    Args:
+        x: the values (array or tensor).
+        name: the argument's name, for messages.
+        d: number of channels the samples have.
+        what: the accepted shapes as the message writes them; ``"(T_c, d)"`` allows 2-D only.
+
+    Returns:
+        ``x`` as a float64 array with ``d`` channels on its last axis.
+
+    Raises:
+        ValueError: on another number of dimensions or of channels.
+    """
+    a = as_array(x, name)
+    if a.ndim == 1 and d == 1:
+        a = a[:, None]
+    if a.ndim not in (2, 3) or (what == "(T_c, d)" and a.ndim != 2):
+        raise ValueError(f"{name} must have shape {what}; got {a.shape}.")
+    if a.shape[-1] != d:
+        raise ValueError(
+            f"{name} has shape {a.shape} (meaning {a.shape[-1]} channels) but samples have {d} "
+            f"channels; pass only the observed channels of samples, e.g. samples[..., :1].")
+    return a
+
+
+def _finite_quantiles(x: np.ndarray, qs: Sequence[float]) -> np.ndarray:
+    """Quantiles over axis 0 of ``x`` ``(S, T)``, ignoring NaN; NaN where a column has none.
+
+    Computed only on columns with a finite value, so numpy emits no "All-NaN slice" warning
+    (``warnings.catch_warnings`` is not thread-safe, so we avoid needing it).
+
+    Args:
+        x: ``(S, T)`` values, NaN where missing.
+        qs: quantile levels in ``[0, 1]``.
+
+    Returns:
+        ``(len(qs), T)`` quantiles.
+    """
+    out = np.full((len(qs), x.shape[1]), np.nan)
+    ok = np.isfinite(x).any(axis=0)
+    if ok.any():
+        out[:, ok] = np.nanquantile(x[:, ok], qs, axis=0)
+    return out
+
+
+def _finite_mean(x: np.ndarray) -> np.ndarray:
+    """Mean over axis 0 of ``x`` ``(S, T)``, ignoring NaN; NaN where a column has none."""
+    finite = np.isfinite(x)
+    count = finite.sum(axis=0)
+    total = np.where(finite, x, 0.0).sum(axis=0)
+    return np.divide(total, count, out=np.full(x.shape[1], np.nan), where=count > 0)
+
+
+def _percent(q: float) -> str:
+    """Quantile ``q`` as a percentage with up to 3 significant digits (``0.05`` -> ``"5"``)."""
+    return f"{100 * q:.3g}"
+
+
+def _legend(ax) -> None:
+    """The legend of ``ax`` in the style of both figures; none when nothing is labelled."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, loc="best", fontsize=_LEGEND_FONTSIZE, framealpha=0.85,
+                  handlelength=1.8, borderaxespad=0.4)
+
+
+def save(fig: Figure, path: str | os.PathLike) -> Path:
+    """Save ``fig`` at 120 dpi with a tight bounding box, creating parent folders.
+
+    Args:
+        fig: the figure.
+        path: the file; its suffix sets the format (``.png``, ``.pdf``, ``.svg``, ...).
+
+    Returns:
+        ``path`` as a :class:`pathlib.Path`.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=_SAVE_DPI, bbox_inches="tight")
+    return path

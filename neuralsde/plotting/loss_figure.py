@@ -1,0 +1,249 @@
+"""The loss figure: the loss history on a log scale with the curriculum stages marked.
+
+:func:`plot_loss` checks its inputs (:func:`_check_loss_inputs`), draws the raw and the smoothed
+loss (:func:`_draw_losses`, smoothing with :func:`moving_average`), sets the limits
+(:func:`_set_limits`) and marks the stages (:func:`_mark_stages`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.transforms import blended_transform_factory
+
+from .._checks import check_int, is_int
+from ._common import _legend, _vector
+
+__all__ = ["moving_average", "plot_loss"]
+
+
+def moving_average(x, window: int, *, groups=None) -> np.ndarray:
+    """Centred moving average over ``window`` entries that skips non-finite values.
+
+    Near the ends (and with fewer than ``window`` entries) the window is truncated; an entry
+    whose window holds no finite value is NaN. With ``groups`` (one label per entry) the average
+    never crosses a change of label, so the jump of a loss at a curriculum stage stays sharp.
+
+    Args:
+        x: ``(N,)`` values.
+        window: window length, ``>= 1``.
+        groups: optional ``(N,)`` labels; runs of equal labels are smoothed separately.
+
+    Returns:
+        ``(N,)`` smoothed values.
+
+    Raises:
+        ValueError: if ``x`` is not 1-D, ``window`` is not an integer ``>= 1`` or ``groups`` does
+            not have ``x``'s shape.
+    """
+    x = _vector(x, "x")
+    check_int("window", window, 1)
+    out = np.full(x.shape, np.nan)
+    if groups is None:
+        starts = np.array([0, len(x)]) if len(x) else np.array([0])
+    else:
+        groups = np.asarray(groups)
+        if groups.shape != x.shape:
+            raise ValueError(f"groups has shape {groups.shape} but x has shape {x.shape}.")
+        starts = np.concatenate([[0], np.flatnonzero(groups[1:] != groups[:-1]) + 1, [len(x)]])
+    half_lo, half_hi = (window - 1) // 2, window // 2
+    for a, b in zip(starts[:-1], starts[1:]):
+        seg = x[a:b]
+        finite = np.isfinite(seg)
+        csum = np.concatenate([[0.0], np.cumsum(np.where(finite, seg, 0.0))])
+        ccount = np.concatenate([[0], np.cumsum(finite)])
+        idx = np.arange(len(seg))
+        lo = np.clip(idx - half_lo, 0, len(seg))
+        hi = np.clip(idx + half_hi + 1, 0, len(seg))
+        count = ccount[hi] - ccount[lo]
+        np.divide(csum[hi] - csum[lo], count, out=out[a:b], where=count > 0)
+    return out
+
+
+def plot_loss(iterations, losses, *, stages=None,
+              stage_names: Mapping[int, str] | Sequence[str] | None = None, smooth: int = 25,
+              title: str | None = None, ylabel: str = "loss") -> Figure:
+    """The loss history on a log scale, with the curriculum stages marked.
+
+    Draws the raw loss as a thin light line, its centred moving average over ``smooth``
+    iterations (computed per stage, skipping non-finite values) as a thicker line, a dotted vertical
+    line at every change of stage and each stage's name, rotated, near the top of the axes. Names
+    are left out where a stage is too narrow to hold its label without touching the previous one.
+    Losses that are non-finite or ``<= 0`` cannot be shown on a log scale and leave gaps.
+
+    Args:
+        iterations: ``(N,)`` iteration numbers.
+        losses: ``(N,)`` loss values.
+        stages: optional ``(N,)`` integer stage index of each iteration.
+        stage_names: stage index -> label (a mapping or a sequence); default ``"stage k"``.
+        smooth: moving-average window in iterations; ``<= 1`` (or ``None``) draws no smoothed line.
+        title: axes title.
+        ylabel: y-axis label.
+
+    Returns:
+        The figure, 7 x 4.5 inches.
+
+    Raises:
+        ValueError: if the arrays are not 1-D of equal length, or ``stages`` is not integer.
+    """
+    iterations, losses, stages = _check_loss_inputs(iterations, losses, stages, smooth)
+
+    shown = np.where(np.isfinite(losses) & (losses > 0), losses, np.nan)
+    fig = Figure(figsize=(7.0, 4.5), layout="tight")
+    ax = fig.subplots()
+    ax.set_yscale("log")
+    _draw_losses(ax, iterations, losses, shown, stages, smooth)
+    _set_limits(ax, iterations, shown, headroom=0.35 if stages is not None else 0.05)
+
+    if stages is not None and len(stages):
+        _mark_stages(fig, ax, iterations, stages, stage_names)
+
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.25, linewidth=0.6)
+    if title:
+        ax.set_title(title)
+    _legend(ax)
+    return fig
+
+
+def _check_loss_inputs(iterations, losses, stages, smooth):
+    """The loss history as arrays, checked.
+
+    Args:
+        iterations: ``(N,)`` iteration numbers.
+        losses: ``(N,)`` loss values.
+        stages: ``(N,)`` integer stage indices (array or tensor), or None.
+        smooth: moving-average window, an integer or None.
+
+    Returns:
+        ``(iterations, losses, stages)``: float64 ``iterations`` and ``losses``, and ``stages``
+        as a numpy array of its own dtype (or None).
+
+    Raises:
+        ValueError: if the arrays are not 1-D of equal length, ``stages`` is not integer or
+            ``smooth`` is neither an integer nor None.
+    """
+    iterations = _vector(iterations, "iterations")
+    losses = _vector(losses, "losses", len(iterations), "iterations")
+    if stages is not None:
+        stages_arr = np.asarray(stages.detach().cpu() if hasattr(stages, "detach") else stages)
+        if stages_arr.shape != iterations.shape:
+            raise ValueError(f"stages has shape {stages_arr.shape} but iterations has shape "
+                             f"{iterations.shape}; give one stage index per iteration.")
+        if stages_arr.size and not np.issubdtype(stages_arr.dtype, np.integer):
+            raise ValueError(f"stages must hold integer stage indices; got dtype "
+                             f"{stages_arr.dtype}.")
+        stages = stages_arr
+    if smooth is not None and not is_int(smooth):  # check_int would word this "None or an integer"
+        raise ValueError(f"smooth={smooth!r} is not supported; expected an integer or None.")
+    return iterations, losses, stages
+
+
+def _draw_losses(ax, iterations: np.ndarray, losses: np.ndarray, shown: np.ndarray,
+                 stages: np.ndarray | None, smooth: int | None) -> None:
+    """The raw loss as a thin light line and, for ``smooth > 1``, its moving average.
+
+    Args:
+        ax: the axes, on a log y scale.
+        iterations: ``(N,)`` iteration numbers.
+        losses: ``(N,)`` loss values as given.
+        shown: ``losses`` with the values a log scale cannot show (non-finite, ``<= 0``) as NaN.
+        stages: ``(N,)`` stage indices, or None; the average does not cross a change of stage.
+        smooth: moving-average window, or None for no smoothed line.
+    """
+    ax.plot(iterations, shown, color="C0", linewidth=0.7, alpha=0.4, label="loss", gid="raw")
+    if smooth is not None and smooth > 1 and len(losses):
+        smoothed = moving_average(np.where(np.isfinite(losses), losses, np.nan), smooth,
+                                  groups=stages)
+        smoothed = np.where(smoothed > 0, smoothed, np.nan)
+        ax.plot(iterations, smoothed, color="C0", linewidth=1.8,
+                label=f"moving average ({smooth} it.)", gid="smoothed")
+
+
+def _set_limits(ax, iterations: np.ndarray, shown: np.ndarray, headroom: float) -> None:
+    """Y limits around the shown losses and x limits on the iterations.
+
+    Args:
+        ax: the axes, on a log y scale.
+        iterations: ``(N,)`` iteration numbers.
+        shown: ``(N,)`` losses, NaN where they cannot be shown on a log scale.
+        headroom: room above the curve, as a share of its span in decades (for stage names).
+
+    With no loss to show, the y limits are ``(0.1, 10)`` and a note says why the axes are empty.
+    """
+    valid = shown[np.isfinite(shown)]
+    if valid.size:
+        bottom, top = valid.min(), valid.max()
+        if top <= bottom:
+            bottom, top = bottom / 2, top * 2
+        span = np.log10(top) - np.log10(bottom)
+        ax.set_ylim(10 ** (np.log10(bottom) - 0.05 * span),
+                    10 ** (np.log10(top) + headroom * span))
+    else:
+        ax.set_ylim(0.1, 10.0)
+        ax.text(0.5, 0.5, "no positive finite loss values", transform=ax.transAxes,
+                ha="center", va="center", fontsize=10, color="0.35")
+    if len(iterations):
+        lo_x, hi_x = np.nanmin(iterations), np.nanmax(iterations)
+        if hi_x > lo_x:
+            ax.set_xlim(lo_x, hi_x)
+
+
+def _stage_label(stage_names, k) -> str:
+    """The label of stage ``k``.
+
+    Args:
+        stage_names: stage index -> label (a mapping or a sequence), or None.
+        k: the stage index.
+
+    Returns:
+        ``str(stage_names[k])``, or ``"stage k"`` where ``stage_names`` has no entry for ``k``.
+    """
+    if stage_names is None:
+        return f"stage {k}"
+    try:
+        return str(stage_names[k])
+    except (KeyError, IndexError, TypeError):
+        return f"stage {k}"
+
+
+def _mark_stages(fig: Figure, ax, iterations: np.ndarray, stages: np.ndarray,
+                 stage_names) -> None:
+    """Dotted lines at stage changes; each stage's name, rotated, near the top of the axes.
+
+    Args:
+        fig: the figure (its width sets how much room a label needs in data units).
+        ax: the axes, with their x limits already set.
+        iterations: ``(N,)`` iteration numbers.
+        stages: ``(N,)`` integer stage index of each iteration, ``N >= 1``.
+        stage_names: stage index -> label, or None; see :func:`_stage_label`.
+    """
+    change = np.flatnonzero(stages[1:] != stages[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    for j in change:
+        ax.axvline(iterations[j], color="0.35", linestyle=":", linewidth=1.0, zorder=1,
+                   gid="stage_boundary")
+
+    # Room check in points: a rotated label needs about 1.4 line heights of horizontal space.
+    font = 7.5
+    x_lo, x_hi = ax.get_xlim()
+    width_pts = (fig.get_figwidth() - 1.1) * 72  # axes width less the typical margins
+    need = 1.5 * font * (x_hi - x_lo) / max(width_pts, 1.0)
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    pad = 0.25 * font * (x_hi - x_lo) / max(width_pts, 1.0)
+    last_x = -np.inf
+    for j in starts:
+        x = iterations[j]
+        end = iterations[starts[starts > j][0]] if (starts > j).any() else x_hi
+        # the label sits just right of its line; it must fit before the next line and after the
+        # previous label
+        if end - x < need or x - last_x < need:
+            continue
+        ax.text(x + pad, 0.98, _stage_label(stage_names, stages[j].item()), transform=trans,
+                rotation=90, ha="left", va="top", fontsize=font, color="0.25", gid="stage_label",
+                bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none",
+                          alpha=0.7))
+        last_x = x
