@@ -9,7 +9,7 @@ Data flow::
     reference_dataset(seed)  (reference.py)  --+
                                                +--> TimeSeries (series.py) --> Scaling.fit
     load_csv(path)           (csv_file.py)   --+      .head / .tail_from        .transform
-                                                                                 (scaling.py)
+      reads the file with _csv_table.py                                          (scaling.py)
 
 * :func:`reference_dataset` is the DiffEqFlux neural SDE blog example's data, ``exp(x)`` plus
   uniform noise at ``x = -3, ..., 3``; ``data/exp_noisy.csv`` holds it for ``seed=0``.
