@@ -31,7 +31,6 @@ from .reference import reference_dataset
 from .scaling import SCALING_METHODS, Scaling
 from .series import TimeSeries
 from .series import _as_float64 as _as_float64
-from .series import _check_index as _check_index
 from .series import _shape as _shape
 from .series import _str_tuple as _str_tuple
 

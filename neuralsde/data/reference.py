@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._checks import is_int
 from .series import TimeSeries
 
 __all__ = ["reference_dataset"]
@@ -30,7 +31,7 @@ def reference_dataset(seed: int = 0) -> TimeSeries:
     Raises:
         ValueError: if ``seed`` is not a non-negative integer.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_int(seed) or seed < 0:  # not check_int: its message would say "an integer >= 0"
         raise ValueError(f"seed={seed!r} is not supported; expected a non-negative integer.")
     x = np.arange(-3.0, 4.0)  # (7,)
     noise = np.random.default_rng(int(seed)).uniform(0.0, 1.0, size=x.shape[0])

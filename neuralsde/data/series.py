@@ -14,10 +14,13 @@ from dataclasses import dataclass
 
 import torch
 
+from .._checks import check_int
+
 __all__ = ["TimeSeries"]
 
 
 def _shape(x) -> tuple[int, ...]:
+    """The shape of a tensor or array as a plain tuple, for messages: ``(3, 1, 2)``."""
     return tuple(x.shape)
 
 
@@ -149,7 +152,7 @@ class TimeSeries:
         Raises:
             ValueError: if ``n`` is not an integer in ``[1, n_points]``.
         """
-        _check_index("n", n, 1, self.n_points)
+        check_int("n", n, 1, self.n_points)
         return self._slice(slice(0, n))
 
     def tail_from(self, k: int) -> TimeSeries:
@@ -164,10 +167,11 @@ class TimeSeries:
         Raises:
             ValueError: if ``k`` is not an integer in ``[0, n_points - 1]``.
         """
-        _check_index("k", k, 0, self.n_points - 1)
+        check_int("k", k, 0, self.n_points - 1)
         return self._slice(slice(k, self.n_points))
 
     def _slice(self, index: slice) -> TimeSeries:
+        """A copy of the time points ``index`` selects; other fields are shared."""
         return dataclasses.replace(
             self, ts=self.ts[index].clone(), ys=self.ys[index].clone(),
             mask=self.mask[index].clone(),
@@ -182,6 +186,11 @@ class TimeSeries:
 
 
 def _as_float64(name: str, value) -> torch.Tensor:
+    """``value`` (a tensor, array or nested list of real numbers) as a float64 tensor.
+
+    Raises:
+        ValueError: naming ``name``, if ``value`` cannot become a tensor or is complex or bool.
+    """
     try:
         tensor = torch.as_tensor(value)
     except (TypeError, ValueError, RuntimeError) as error:
@@ -193,6 +202,11 @@ def _as_float64(name: str, value) -> torch.Tensor:
 
 
 def _str_tuple(name: str, value) -> tuple[str, ...]:
+    """``value`` (a sequence of distinct strings, not a string itself) as a tuple.
+
+    Raises:
+        ValueError: naming ``name``, if ``value`` is not such a sequence.
+    """
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise ValueError(f"{name}={value!r} is not supported; expected a tuple of strings.")
     value = tuple(value)
@@ -201,10 +215,4 @@ def _str_tuple(name: str, value) -> tuple[str, ...]:
     if len(set(value)) != len(value):
         raise ValueError(f"{name}={value!r} has repeated entries; they must be distinct.")
     return value
-
-
-def _check_index(name: str, value, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name}={value!r} is not supported; expected an integer in "
-                         f"[{low}, {high}].")
 
