@@ -61,6 +61,7 @@ class Scaling:
     method: str
 
     def __post_init__(self):
+        """Check every field and store numbers as floats, sequences as tuples of floats."""
         if self.method not in SCALING_METHODS:
             raise ValueError(f"method={self.method!r} is not supported; expected one of "
                              f"{SCALING_METHODS}.")
@@ -143,6 +144,12 @@ class Scaling:
                    method=method)
 
     def _y_params(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``y_shift`` and ``y_scale`` as tensors (d,) on ``y``'s device, in ``y``'s dtype if it is
+        floating point, else float64.
+
+        Raises:
+            ValueError: if the last axis of ``y`` is not ``d``.
+        """
         if y.ndim < 1 or y.shape[-1] != self.dim:
             raise ValueError(f"y has shape {_shape(y)}, but this scaling has {self.dim} "
                              f"channel(s); expected shape (..., {self.dim}).")

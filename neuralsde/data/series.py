@@ -61,6 +61,7 @@ class TimeSeries:
     source: str = ""
 
     def __post_init__(self):
+        """Convert ``ts``, ``ys``, ``clean`` to float64 and check every field (see the class)."""
         self.ts = _as_float64("ts", self.ts)
         self.ys = _as_float64("ys", self.ys)
         self.mask = torch.as_tensor(self.mask)
@@ -178,6 +179,7 @@ class TimeSeries:
             clean=None if self.clean is None else self.clean[index].clone())
 
     def __repr__(self) -> str:
+        """One line: sizes, names, time span, observed count and source."""
         span = f"[{self.ts[0].item():g}, {self.ts[-1].item():g}]"
         origin = "" if self.time_origin is None else f", time_origin={self.time_origin!r}"
         return (f"TimeSeries(n_points={self.n_points}, n_paths={self.n_paths}, dim={self.dim}, "
