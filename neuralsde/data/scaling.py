@@ -1,0 +1,241 @@
+"""The affine normalisation used for training, :class:`Scaling`, and its inverse; it round-trips
+through a plain ``dict`` so that checkpoints can store it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from .series import TimeSeries, _shape
+
+__all__ = ["SCALING_METHODS", "Scaling"]
+
+#: Accepted values of ``Scaling.fit(..., method=...)``.
+SCALING_METHODS = ("standard", "minmax", "max", "none")
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Affine normalisation of a series for training, and its inverse.
+
+    ``t_train = (t - t_shift) / t_scale`` and, per channel, ``y_train = (y - y_shift) / y_scale``.
+
+    Rules of :meth:`fit` (``T`` time points on ``[t_0, t_end]``):
+
+    * time, every method but ``"none"``: ``t_shift = t_0`` and
+      ``t_scale = (t_end - t_0) / (T - 1)``, the mean spacing of the grid. Training time starts at
+      0 and one unit is one observation interval on average; a regular grid becomes
+      ``0, 1, ..., T-1``. Why not ``[0, 1]``: the nets output rates per unit of time, and with one
+      unit per interval the rate they must produce is the data's change per interval, however long
+      or dense the series (on ``[0, 1]``, 1000 points would need rates about 1000 times that).
+      The reference data (``t = 0, ..., 6``) keeps its times, so step sizes and tolerances chosen
+      for it mean the same with and without scaling.
+    * ``"standard"``: ``y_shift`` = mean and ``y_scale`` = standard deviation (population,
+      ``ddof=0``) of each channel over all observed points and paths.
+    * ``"minmax"``: ``y_shift`` = minimum and ``y_scale`` = maximum - minimum, mapping onto
+      ``[0, 1]``.
+    * ``"max"``: ``y_shift = 0`` and ``y_scale`` = maximum of ``|y|``; signs are kept.
+    * ``"none"``: the identity (shifts 0, scales 1), for time too.
+
+    Missing values (``mask`` False) are ignored. A scale that would be 0 (a constant channel, a
+    single time point) or undefined (a channel with no observation) is 1, and a channel with no
+    observation gets shift 0, so nothing divides by zero.
+
+    Attributes:
+        t_shift: time shift.
+        t_scale: time scale, finite and > 0.
+        y_shift: per-channel shift, length d.
+        y_scale: per-channel scale, length d, each finite and > 0.
+        method: the method that produced it, one of ``SCALING_METHODS``.
+    """
+
+    t_shift: float
+    t_scale: float
+    y_shift: tuple[float, ...]
+    y_scale: tuple[float, ...]
+    method: str
+
+    def __post_init__(self):
+        """Check every field and store numbers as floats, sequences as tuples of floats."""
+        if self.method not in SCALING_METHODS:
+            raise ValueError(f"method={self.method!r} is not supported; expected one of "
+                             f"{SCALING_METHODS}.")
+        for name in ("t_shift", "t_scale"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                    or not math.isfinite(value):
+                raise ValueError(f"{name}={value!r} is not supported; expected a finite number.")
+            object.__setattr__(self, name, float(value))
+        if self.t_scale <= 0:
+            raise ValueError(f"t_scale={self.t_scale!r} is not supported; expected a number > 0.")
+        for name in ("y_shift", "y_scale"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, Sequence) or len(value) == 0 or any(
+                    isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v)
+                    for v in value):
+                raise ValueError(f"{name}={value!r} is not supported; expected a non-empty "
+                                 "sequence of finite numbers, one per channel.")
+            object.__setattr__(self, name, tuple(float(v) for v in value))
+        if len(self.y_shift) != len(self.y_scale):
+            raise ValueError(f"y_shift has {len(self.y_shift)} entries but y_scale has "
+                             f"{len(self.y_scale)}; both need one per channel.")
+        if any(v <= 0 for v in self.y_scale):
+            raise ValueError(f"y_scale={self.y_scale!r} is not supported; every scale must be > 0.")
+
+    @property
+    def dim(self) -> int:
+        """Number of channels ``d``."""
+        return len(self.y_shift)
+
+    @classmethod
+    def fit(cls, series: TimeSeries, method: str = "standard") -> Scaling:
+        """Fit a scaling to a series by the rules in the class docstring.
+
+        Args:
+            series: the data, usually the training part only.
+            method: one of ``SCALING_METHODS``: ``"standard"``, ``"minmax"``, ``"max"``, ``"none"``.
+
+        Returns:
+            The :class:`Scaling`.
+
+        Raises:
+            ValueError: if ``method`` is not one of ``SCALING_METHODS``.
+            TypeError: if ``series`` is not a :class:`TimeSeries`.
+        """
+        if method not in SCALING_METHODS:
+            raise ValueError(f"method={method!r} is not supported; expected one of "
+                             f"{SCALING_METHODS}.")
+        if not isinstance(series, TimeSeries):
+            raise TypeError(f"series must be a TimeSeries, but got {type(series).__name__}.")
+        dim = series.dim
+        if method == "none":
+            return cls(t_shift=0.0, t_scale=1.0, y_shift=(0.0,) * dim, y_scale=(1.0,) * dim,
+                       method=method)
+        ts = series.ts
+        t_shift = ts[0].item()
+        span = (ts[-1] - ts[0]).item()
+        t_scale = span / (series.n_points - 1) if series.n_points > 1 else 1.0
+        shifts, scales = [], []
+        for j in range(dim):
+            values = series.ys[..., j][series.mask[..., j]]  # observed values of channel j
+            if values.numel() == 0:
+                shift, scale = 0.0, 1.0
+            else:
+                low, high = values.min().item(), values.max().item()
+                if method == "standard":
+                    shift = values.mean().item()
+                    scale = (values - shift).square().mean().sqrt().item()
+                elif method == "minmax":
+                    shift, scale = low, high - low
+                else:  # "max"
+                    shift, scale = 0.0, max(abs(low), abs(high))
+                if high == low and method != "max":  # constant channel: spread 0
+                    scale = 1.0
+                if not scale > 0:
+                    scale = 1.0
+            shifts.append(shift)
+            scales.append(scale)
+        return cls(t_shift=t_shift, t_scale=t_scale, y_shift=tuple(shifts), y_scale=tuple(scales),
+                   method=method)
+
+    def _y_params(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``y_shift`` and ``y_scale`` as tensors (d,) on ``y``'s device, in ``y``'s dtype if it is
+        floating point, else float64.
+
+        Raises:
+            ValueError: if the last axis of ``y`` is not ``d``.
+        """
+        if y.ndim < 1 or y.shape[-1] != self.dim:
+            raise ValueError(f"y has shape {_shape(y)}, but this scaling has {self.dim} "
+                             f"channel(s); expected shape (..., {self.dim}).")
+        dtype = y.dtype if y.dtype.is_floating_point else torch.float64
+        shift = torch.tensor(self.y_shift, dtype=dtype, device=y.device)
+        scale = torch.tensor(self.y_scale, dtype=dtype, device=y.device)
+        return shift, scale
+
+    def transform_y(self, y: torch.Tensor) -> torch.Tensor:
+        """Data units to training units, ``(y - y_shift) / y_scale``.
+
+        Args:
+            y: values of shape (..., d).
+
+        Returns:
+            A tensor of the same shape; NaN stays NaN.
+        """
+        shift, scale = self._y_params(y)
+        return (y - shift) / scale
+
+    def inverse_y(self, y: torch.Tensor) -> torch.Tensor:
+        """Training units to data units, ``y * y_scale + y_shift``.
+
+        Args:
+            y: values of shape (..., d), e.g. solver output (T, batch, d) in training units.
+
+        Returns:
+            A tensor of the same shape in data units.
+
+        Raises:
+            ValueError: if the last axis of ``y`` is not ``d``.
+        """
+        shift, scale = self._y_params(y)
+        return y * scale + shift
+
+    def transform_t(self, t: torch.Tensor) -> torch.Tensor:
+        """Data time to training time, ``(t - t_shift) / t_scale``; any shape."""
+        return (t - self.t_shift) / self.t_scale
+
+    def inverse_t(self, t: torch.Tensor) -> torch.Tensor:
+        """Training time to data time, ``t * t_scale + t_shift``; any shape."""
+        return t * self.t_scale + self.t_shift
+
+    def transform(self, series: TimeSeries) -> TimeSeries:
+        """The series in training units: ``ts``, ``ys`` and ``clean`` transformed, ``mask`` kept.
+
+        Other fields (names, ``time_origin``, source) are copied unchanged; they describe the
+        data units.
+
+        Args:
+            series: a series with ``d`` channels.
+
+        Returns:
+            A new :class:`TimeSeries`.
+
+        Raises:
+            ValueError: if ``series`` has a different number of channels than this scaling.
+        """
+        if not isinstance(series, TimeSeries):
+            raise TypeError(f"series must be a TimeSeries, but got {type(series).__name__}.")
+        if series.dim != self.dim:
+            raise ValueError(f"series has ys of shape {_shape(series.ys)} (d={series.dim} "
+                             f"channels) but this scaling has {self.dim} channel(s).")
+        return dataclasses.replace(
+            series, ts=self.transform_t(series.ts), ys=self.transform_y(series.ys),
+            mask=series.mask.clone(),
+            clean=None if series.clean is None else self.transform_y(series.clean))
+
+    def to_dict(self) -> dict:
+        """Plain ``dict`` of Python floats, lists and a string (JSON-safe), for checkpoints."""
+        return {"method": self.method, "t_shift": self.t_shift, "t_scale": self.t_scale,
+                "y_shift": list(self.y_shift), "y_scale": list(self.y_scale)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> Scaling:
+        """Rebuild a :class:`Scaling` from :meth:`to_dict`'s output.
+
+        Raises:
+            ValueError: if keys are missing or unexpected, or a value is invalid.
+        """
+        if not isinstance(d, Mapping):
+            raise ValueError(f"d={d!r} is not supported; expected a dict from Scaling.to_dict().")
+        expected = {"method", "t_shift", "t_scale", "y_shift", "y_scale"}
+        missing, extra = sorted(expected - set(d)), sorted(set(d) - expected)
+        if missing or extra:
+            raise ValueError(f"Scaling.from_dict got keys {sorted(d)}; missing {missing}, "
+                             f"unexpected {extra}; expected exactly {sorted(expected)}.")
+        return cls(t_shift=d["t_shift"], t_scale=d["t_scale"], y_shift=tuple(d["y_shift"]),
+                   y_scale=tuple(d["y_scale"]), method=d["method"])
