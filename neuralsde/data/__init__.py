@@ -22,17 +22,10 @@ This package is a leaf: it imports only numpy, torch, the standard library and
 ``neuralsde._checks``.
 """
 
-# The ``_name as _name`` lines keep private helpers importable from here, as they were when this
-# package was a single module; they are not public API.
 from .csv_file import MISSING_TOKENS, load_csv
-from .csv_file import _is_missing as _is_missing
-from .csv_file import _parse_iso as _parse_iso
 from .reference import reference_dataset
 from .scaling import SCALING_METHODS, Scaling
 from .series import TimeSeries
-from .series import _as_float64 as _as_float64
-from .series import _shape as _shape
-from .series import _str_tuple as _str_tuple
 
 __all__ = [
     "MISSING_TOKENS",
