@@ -16,7 +16,7 @@ from ..data import Scaling, TimeSeries
 from ..solve import SolveConfig
 from ..train import TrainConfig, fit, load_checkpoint
 from .artifacts import write_artifacts, write_json
-from .settings import DEFAULTS, build_parser, configs, device, load_series, resolve
+from .settings import DEFAULTS, build_parser, check_world, configs, device, load_series, resolve
 
 #: Flags that may accompany ``--resume`` (they do not change the problem).
 RESUME_FLAGS = ("quiet", "threads", "device")
@@ -59,6 +59,8 @@ def _new_run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: li
     """A new run: check the flags, write ``run.json`` in a fresh folder, train."""
     settings = resolve(args)
     solve_config, train_config = configs(settings, parser)
+    rank, world = _world()
+    check_world(settings, world, parser)
     dev = device(settings["device"], parser)
     series = load_series(args, parser)
     state_dim = settings["state_dim"] if settings["state_dim"] is not None else series.dim + 2
@@ -70,7 +72,7 @@ def _new_run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: li
         parser.error(f"--holdout needs at least 3 time points (2 to train, 1 to forecast); "
                      f"{series.source} has {series.n_points}")
     folder = run_folder(args.out)
-    if _world()[0] == 0:  # only process 0 of a distributed run writes
+    if rank == 0:  # only process 0 of a distributed run writes
         if (folder / "history.csv").exists() or (folder / "run.json").exists():
             parser.error(f"--out {folder}: the folder already holds a run; choose another "
                          f"folder or continue it with --resume {folder}")
@@ -133,6 +135,7 @@ def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: lis
     except ValueError as err:
         parser.error(f"--resume {folder}: {err}")
     solve_config, train_config = configs(settings, parser)
+    check_world(settings, _world()[1], parser)
     dev = device(settings["device"], parser)
     series = load_series(argparse.Namespace(**data_args), parser)
     model = build_model(model_spec(settings))
@@ -173,19 +176,16 @@ def holdout_split(n_points: int, fraction: float | None) -> int:
 def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
          solve_config: SolveConfig, train_config: TrainConfig, dev: torch.device, argv,
          resume: dict | None = None) -> int:
-    """Train (from ``resume``, a checkpoint, if given) and, on process 0, write the artifacts."""
+    """Train (from ``resume``, a checkpoint, if given) and, on process 0, write the artifacts.
+
+    The settings were checked before (:func:`~neuralsde.fit.settings.check_world` for a
+    distributed run), so nothing here exits for a bad flag.
+    """
     rank, world = _world()
     lead = rank == 0
     quiet = quiet or not lead
     shard = None
     if world > 1:
-        if settings["model"] == "ode":
-            raise SystemExit("neuralsde.fit: error: --model ode is deterministic, one path says "
-                             "everything: run it in one process, without torchrun")
-        if settings["method"] != "sri" or settings["gradient"] != "backprop":
-            raise SystemExit(f"neuralsde.fit: error: a distributed run needs --method sri and "
-                             f"--gradient backprop (got {settings['method']}, "
-                             f"{settings['gradient']})")
         start, size = distributed.split(settings["paths"], rank, world)
         shard = distributed.Shard(start, size, settings["paths"])
     settings = {**settings, "processes": world}

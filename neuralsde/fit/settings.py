@@ -1,7 +1,7 @@
 """The CLI's settings: defaults, flags, and the checks that turn flags into solver and training
 configurations.
 
-A check of a flag value ends in ``parser.error``: exit status 2 and a
+Every check of a flag value ends in ``parser.error``: exit status 2 and a
 ``python -m neuralsde.fit: error: ...`` line naming the flag.
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from .. import distributed
 from ..data import SCALING_METHODS, TimeSeries, load_csv, reference_dataset
 from ..losses import LOSSES
 from ..solve import METHODS, SolveConfig
@@ -275,6 +276,28 @@ def configs(settings: dict, parser: argparse.ArgumentParser
     if settings["loss"] == "moments" and settings["paths"] < 2:
         parser.error("--loss moments needs --paths >= 2 (a variance across paths)")
     return solve_config, train_config
+
+
+def check_world(settings: dict, world: int, parser: argparse.ArgumentParser) -> None:
+    """Refuse settings that a run split across ``world`` processes (torchrun) cannot honour.
+
+    Args:
+        settings: the resolved settings.
+        world: the number of processes; 1 accepts everything.
+        parser: reports a refusal (exit status 2).
+    """
+    if world == 1:
+        return
+    if settings["model"] == "ode":
+        parser.error("--model ode is deterministic, one path says everything: run it in one "
+                     "process, without torchrun")
+    if settings["method"] != "sri" or settings["gradient"] != "backprop":
+        parser.error(f"a distributed run needs --method sri and --gradient backprop (got "
+                     f"{settings['method']}, {settings['gradient']})")
+    try:
+        distributed.split(settings["paths"], 0, world)
+    except ValueError as err:
+        parser.error(f"--paths {settings['paths']}: {err}")
 
 
 def device(name: str, parser: argparse.ArgumentParser) -> torch.device:
