@@ -96,9 +96,14 @@ def _open_fraction(text: str) -> float:
 
 # ----------------------------------------------------------------------------- the parser
 # Flags that set a key of DEFAULTS default to argparse.SUPPRESS, so that resolve() can tell an
-# explicit flag from an absent one.
+# explicit flag from an absent one. Every help text states its default once, as "(default: X)".
 
 _S = argparse.SUPPRESS
+
+
+def _default(key: str, note: str = "") -> str:
+    """``"(default: X)"`` for ``DEFAULTS[key]``, with an optional ``note`` after the value."""
+    return f"(default: {DEFAULTS[key]}{note})"
 
 
 def _add_data_and_output_flags(p: argparse.ArgumentParser) -> None:
@@ -109,22 +114,23 @@ def _add_data_and_output_flags(p: argparse.ArgumentParser) -> None:
     io.add_argument("--columns", help="comma-separated value columns of --data (default: all "
                     "other numeric columns)")
     io.add_argument("--group-column", help="column naming the sample path of each row (panel "
-                    "data in long format)")
+                    "data in long format) (default: none, one path)")
     io.add_argument("--holdout", type=_open_fraction, default=_S, metavar="FRACTION",
                     help="hold out the last FRACTION of the time points: train on the rest, "
                          "forecast them from the last training observation, score the forecast "
-                         "against a random walk")
+                         "against a random walk (default: none, train on every point)")
     io.add_argument("--out", metavar="DIR", help="run folder (default: runs/<timestamp>)")
-    io.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    io.add_argument("--quiet", action="store_true",
+                    help="no progress bar and no summary (default: off)")
     io.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last "
-                    "checkpoint, with the settings stored there")
+                    "checkpoint, with the settings stored there (default: off, a new run)")
     io.add_argument("--checkpoint-every", type=_positive_int, default=_S, metavar="N",
                     help="write DIR/checkpoint.pt every N iterations (and at every stage end) "
-                         f"(default {DEFAULTS['checkpoint_every']})")
+                         + _default("checkpoint_every"))
     io.add_argument("--on-divergence", choices=DIVERGENCE_POLICIES, default=_S,
                     help="when a loss or gradient is not finite or the solver fails: restore "
                          "the last checkpoint and halve the learning rate (stop after 3 in a "
-                         "row), skip the iteration, or stop (default restore)")
+                         "row), skip the iteration, or stop " + _default("on_divergence"))
 
 
 def _add_training_flags(p: argparse.ArgumentParser) -> None:
@@ -133,57 +139,57 @@ def _add_training_flags(p: argparse.ArgumentParser) -> None:
     tr.add_argument("--blog", action="store_true",
                     help="the DiffEqFlux blog's literal configuration: SOSRI, 1 path per "
                          "iteration, no normalisation, constant learning rate (explicit flags "
-                         "still win)")
+                         "still win) (default: off)")
     tr.add_argument("--model", choices=("sde", "ode"), default=_S,
-                    help="neural SDE (default) or its deterministic counterpart, a neural ODE "
-                         "solved with torchdiffeq (dopri5 adaptive, rk4 with --dt)")
-    tr.add_argument("--seed", type=_count, default=_S, help=f"seed of initial weights and "
-                    f"Brownian paths (default {DEFAULTS['seed']})")
-    tr.add_argument("--iters", type=_count, default=_S, help="iterations of the initial phase on "
-                    f"all points (default {DEFAULTS['iters']})")
-    tr.add_argument("--stage-iters", type=_count, default=_S, help="iterations per curriculum "
-                    f"stage (default {DEFAULTS['stage_iters']})")
+                    help="neural SDE or its deterministic counterpart, a neural ODE solved with "
+                         "torchdiffeq (dopri5 adaptive, rk4 with --dt) " + _default("model"))
+    tr.add_argument("--seed", type=_count, default=_S,
+                    help="seed of initial weights and Brownian paths " + _default("seed"))
+    tr.add_argument("--iters", type=_count, default=_S,
+                    help="iterations of the initial phase on all points " + _default("iters"))
+    tr.add_argument("--stage-iters", type=_count, default=_S,
+                    help="iterations per curriculum stage " + _default("stage_iters"))
     tr.add_argument("--no-curriculum", dest="curriculum", action="store_false", default=_S,
-                    help="only the initial phase")
+                    help="only the initial phase (default: off, the curriculum runs)")
     tr.add_argument("--paths", type=_positive_int, default=_S, help="sample paths per iteration "
-                    f"(default {DEFAULTS['paths']}; the blog: 1)")
+                    + _default("paths", "; the blog: 1"))
     tr.add_argument("--loss", choices=tuple(LOSSES), default=_S,
-                    help=f"loss (default {DEFAULTS['loss']}: MSE of the path mean)")
+                    help="loss; mse is the MSE of the path mean " + _default("loss"))
     tr.add_argument("--lr", type=_positive_float, default=_S,
-                    help="Adam learning rate at the start of each stage "
-                         f"(default {DEFAULTS['lr']})")
-    tr.add_argument("--lr-final", type=_fraction, default=_S, help="cosine decay to lr * this "
-                    f"within each stage; 1 keeps it constant (default {DEFAULTS['lr_final']})")
+                    help="Adam learning rate at the start of each stage " + _default("lr"))
+    tr.add_argument("--lr-final", type=_fraction, default=_S,
+                    help="cosine decay to lr * this within each stage; 1 keeps it constant "
+                         + _default("lr_final"))
     tr.add_argument("--scaling", choices=SCALING_METHODS, default=_S,
-                    help=f"normalisation of values for training (default {DEFAULTS['scaling']})")
+                    help="normalisation of values for training " + _default("scaling"))
     tr.add_argument("--state-dim", type=_positive_int, default=_S, help="state dimension: the "
                     "observed channels first, the rest latent (default: observed + 2)")
     tr.add_argument("--samples", type=_positive_int, default=_S,
-                    help=f"sample paths saved and plotted (default {DEFAULTS['samples']})")
+                    help="sample paths saved and plotted " + _default("samples"))
 
 
 def _add_solver_flags(p: argparse.ArgumentParser) -> None:
     """The "solver" group: method, tolerances, step size, precision and device."""
     sv = p.add_argument_group("solver")
     sv.add_argument("--method", choices=METHODS, default=_S,
-                    help=f"solver (default {DEFAULTS['method']}: ours; the others run in torchsde)")
+                    help="solver; sri is ours, the others run in torchsde " + _default("method"))
     sv.add_argument("--tableau", choices=tuple(TABLEAUS), default=_S,
-                    help=f"SRI coefficients for --method sri (default {DEFAULTS['tableau']})")
+                    help="SRI coefficients for --method sri " + _default("tableau"))
     sv.add_argument("--gradient", choices=("backprop", "adjoint"), default=_S,
-                    help=f"gradient method (default {DEFAULTS['gradient']})")
+                    help="gradient method " + _default("gradient"))
     sv.add_argument("--rtol", type=_positive_float, default=_S,
-                    help=f"relative tolerance of adaptive steps (default {DEFAULTS['rtol']})")
+                    help="relative tolerance of adaptive steps " + _default("rtol"))
     sv.add_argument("--atol", type=_positive_float, default=_S,
-                    help=f"absolute tolerance of adaptive steps (default {DEFAULTS['atol']})")
+                    help="absolute tolerance of adaptive steps " + _default("atol"))
     sv.add_argument("--dt", type=_positive_float, default=_S,
                     help="fixed step size in training time units (default: adaptive steps)")
     sv.add_argument("--dtype", choices=("float32", "float64"), default=_S,
-                    help=f"precision of the model (default {DEFAULTS['dtype']})")
-    sv.add_argument("--device", default=_S, help="torch device, e.g. cpu or cuda "
-                    f"(default {DEFAULTS['device']})")
+                    help="precision of the model " + _default("dtype"))
+    sv.add_argument("--device", default=_S,
+                    help="torch device, e.g. cpu or cuda " + _default("device"))
     sv.add_argument("--threads", type=_positive_int, default=_S,
-                    help="CPU threads for torch (default 1: the tensors are tiny and more "
-                         "threads only add overhead)")
+                    help="CPU threads for torch; the tensors are tiny and more threads only add "
+                         "overhead " + _default("threads"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,8 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m neuralsde.fit",
         description="Fit a neural SDE dy = f(y) dt + g(y) dW (diagonal noise) to a time series and "
                     "write a run folder with plots, metrics, the model and samples. Without "
-                    "--data it fits the built-in reference data (exp(x) plus noise, 7 points).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "--data it fits the built-in reference data (exp(x) plus noise, 7 points).")
     _add_data_and_output_flags(p)
     _add_training_flags(p)
     _add_solver_flags(p)
