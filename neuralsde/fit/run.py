@@ -269,6 +269,7 @@ class StopOnSignal:
         self.previous = None
 
     def _handler(self, signum, frame):
+        """The first Ctrl-C asks for a stop after this iteration; a second one aborts."""
         if self.signalled:
             raise KeyboardInterrupt
         self.signalled = True
@@ -291,6 +292,7 @@ class StopOnSignal:
         return False
 
     def __call__(self, row, model):
+        """Whether training should stop (after the iteration that gave ``row``)."""
         return self.signalled
 
 

@@ -53,6 +53,7 @@ def _integer_at_least(minimum: int):
         A function that parses a flag's text into such an integer.
     """
     def parse(text):
+        """``text`` as an integer >= ``minimum``, or ArgumentTypeError (exit status 2)."""
         try:
             value = int(text)
         except ValueError:
