@@ -1,0 +1,21 @@
+"""Command line: fit a neural SDE to the built-in data or a CSV file and write a run folder.
+
+    python -m neuralsde.fit                      # the reference workflow -> runs/<timestamp>/
+    python -m neuralsde.fit --blog               # the DiffEqFlux blog's literal configuration
+    python -m neuralsde.fit --data my.csv --out runs/mine
+
+The run folder holds ``fit.png``, ``loss.png``, ``history.csv`` (written while training),
+``metrics.json``, ``model.pt`` and ``samples.npz``; ``python -m neuralsde.fit --help`` lists every
+flag. A bad flag value exits with status 2 and a message naming the flag.
+
+The package: :mod:`~neuralsde.fit.settings` (defaults, flags and their checks),
+:mod:`~neuralsde.fit.run` (a new run, ``--resume``, torchrun, Ctrl-C) and
+:mod:`~neuralsde.fit.artifacts` (samples, scores, figures, metrics and the model file).
+"""
+
+from .artifacts import write_artifacts
+from .run import RESUME_FLAGS, RUN_FORMAT, holdout_split, main, model_spec
+from .settings import BLOG, DEFAULTS, HOLDOUT_KEYS, METRICS_KEYS, build_parser, resolve
+
+__all__ = ["BLOG", "DEFAULTS", "HOLDOUT_KEYS", "METRICS_KEYS", "RESUME_FLAGS", "RUN_FORMAT",
+           "build_parser", "holdout_split", "main", "model_spec", "resolve", "write_artifacts"]

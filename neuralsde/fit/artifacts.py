@@ -1,0 +1,368 @@
+"""What a finished (or stopped) run leaves in its folder: ``samples.npz``, ``fit.png``,
+``loss.png``, ``model.pt``, ``metrics.json`` and the summary lines; and the JSON writer that
+``run.json`` shares.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import platform
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import __version__
+from .._checks import atomic_write, sample_seed
+from ..data import Scaling, TimeSeries
+from ..solve import SolveConfig, SolverError
+from ..train import TrainConfig, initial_state, sample, save_model
+
+# ----------------------------------------------------------------------------- JSON
+
+
+def _json_default(value):
+    """numpy scalars and paths as JSON values; anything else is refused."""
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _finite_or_none(value):
+    """JSON has no NaN or infinity: such numbers are written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """Write ``payload`` as indented JSON, atomically (readers see the old or the new file).
+
+    Args:
+        path: the file.
+        payload: numbers that are not finite are written as null; numpy scalars and paths are
+            converted.
+    """
+    text = json.dumps(_finite_or_none(payload), indent=2, default=_json_default,
+                      allow_nan=False) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+# ----------------------------------------------------------------------------- small pieces
+
+def _finite_mean_mse(mean: np.ndarray, target: np.ndarray) -> float:
+    """MSE over the entries where both are finite (NaN if there are none)."""
+    ok = np.isfinite(target) & np.isfinite(mean)
+    return float(np.mean((mean[ok] - target[ok]) ** 2)) if ok.any() else math.nan
+
+
+def _refine(times: torch.Tensor, per_interval: int = 10) -> torch.Tensor:
+    """``per_interval`` even sub-steps in every interval of ``times``: a grid for figures that
+    holds every time exactly and no near-duplicates."""
+    if len(times) < 2:
+        return times.clone()
+    parts = [torch.linspace(float(a), float(b), per_interval + 1, dtype=torch.float64)[:-1]
+             for a, b in zip(times[:-1], times[1:])]
+    return torch.cat([*parts, times[-1:].to(torch.float64)])
+
+
+def _history_rows(folder: Path) -> list[dict]:
+    """The rows of ``folder/history.csv`` (none if there is no such file)."""
+    path = folder / "history.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def _observed(series: TimeSeries) -> np.ndarray:
+    """(T, P, d) observations with NaN where missing."""
+    return series.ys.masked_fill(~series.mask, float("nan")).numpy()
+
+
+def _path_mean(observed: np.ndarray) -> np.ndarray:
+    """(T, d) mean over the observed paths (NaN where none is observed)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
+        return np.nanmean(observed, axis=1)
+
+
+def _scores(samples: np.ndarray, observed: np.ndarray) -> dict:
+    """Forecast scores of ``samples`` (S, T, d) against ``observed`` (T, P, d): for a panel the
+    scores of the ensemble against each observed path, averaged over paths (weighted by their
+    observed entries)."""
+    from ..metrics import forecast_scores
+
+    totals = {"mse": 0.0, "crps": 0.0, "coverage_90": 0.0}
+    weight = 0
+    for p in range(observed.shape[1]):
+        obs = observed[:, p, :]
+        n = int(np.isfinite(obs).sum())
+        if n == 0:
+            continue
+        scores = forecast_scores(samples, obs)
+        for key in totals:
+            totals[key] += n * scores[key]
+        weight += n
+    return {k: (v / weight if weight else math.nan) for k, v in totals.items()}
+
+
+# ----------------------------------------------------------------------------- sampling
+
+class _Sampler:
+    """Draws the run's ``n`` sample paths in data units with its sample seed. A solver failure (a
+    diverged model) gives NaN paths and is recorded in ``errors``, so that the other artifacts
+    are still written."""
+
+    def __init__(self, model, n: int, state_dim: int, solve_config: SolveConfig,
+                 scaling: Scaling, seed: int):
+        self.model, self.n, self.state_dim = model, n, state_dim
+        self.solve_config, self.scaling, self.seed = solve_config, scaling, seed
+        self.errors: list[str] = []
+
+    def __call__(self, y0: torch.Tensor, times: torch.Tensor, t0: float | None = None):
+        """(n, len(times), state_dim) paths from ``y0`` (at ``t0``, default ``times[0]``)."""
+        try:
+            return sample(self.model, y0, times, self.n, solve_config=self.solve_config,
+                          seed=self.seed, t0=t0, scaling=self.scaling).cpu().numpy()
+        except SolverError as err:
+            self.errors.append(str(err))
+            return np.full((self.n, len(times), self.state_dim), np.nan)
+
+
+@dataclass
+class _Sampled:
+    """The paths drawn after training and what they score."""
+
+    y0: torch.Tensor  #: (state_dim,) initial state, data units
+    arrays: dict  #: the contents of samples.npz
+    fine_t: np.ndarray  #: the figure's time grid
+    fine_samples: np.ndarray  #: (S, len(fine_t), d) paths on it
+    scores: dict  #: path_mean_mse, clean_mse, clean_vs_data_mse
+    holdout: dict  #: the HOLDOUT_KEYS scores (empty without a holdout)
+
+
+def _forecast(draw: _Sampler, series: TimeSeries, n_train: int, free: np.ndarray):
+    """The holdout forecast: paths from the last training observation over the held-out times
+    and a random-walk baseline, with their scores.
+
+    Returns:
+        ``(holdout scores, arrays for samples.npz, figure times, figure paths)``; the figure
+        continues the training grid after the split.
+    """
+    from ..metrics import random_walk_baseline
+
+    d, ts = series.dim, series.ts
+    t_split = float(ts[n_train - 1])
+    train = series.head(n_train)
+    # Latent channels start at the mean of the model's own latent channels at the split.
+    last = _path_mean(_observed(train))[-1]  # (d,)
+    for c in range(d):  # a channel missing at the last training time: its last observation
+        if not np.isfinite(last[c]):
+            column = _path_mean(_observed(train))[:, c]
+            last[c] = column[np.isfinite(column)][-1]
+    latent = free[:, n_train - 1, d:].mean(axis=0)
+    y_start = torch.tensor(np.concatenate([last, np.nan_to_num(latent)]))
+    future_t = ts[n_train:]
+    forecast = draw(y_start, future_t, t0=t_split)[..., :d]
+    future_obs = _observed(series)[n_train:]
+    train_obs = _observed(train)
+    baseline = random_walk_baseline(train.ts.numpy(), train_obs, np.isfinite(train_obs),
+                                    future_t.numpy(), last, n_samples=draw.n,
+                                    seed=draw.seed % (2**32))
+    nan_scores = {"mse": math.nan, "crps": math.nan, "coverage_90": math.nan}
+    model_scores = _scores(forecast, future_obs) if np.isfinite(forecast).all() else nan_scores
+    base_scores = _scores(baseline, future_obs)
+    holdout = {}
+    for key in ("mse", "crps", "coverage_90"):
+        holdout[f"holdout_{key}"] = model_scores[key]
+        holdout[f"baseline_holdout_{key}"] = base_scores[key]
+    holdout["n_train"] = n_train
+    holdout["n_holdout"] = series.n_points - n_train
+    arrays = {"forecast_t": future_t.numpy(), "forecast": forecast, "baseline": baseline}
+    fine_f = _refine(ts[n_train - 1:])[1:]
+    fine_forecast = draw(y_start, fine_f, t0=t_split)[..., :d]
+    return holdout, arrays, fine_f.numpy(), fine_forecast
+
+
+def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Scaling) -> _Sampled:
+    """Sample the model freely from the initial state over every time of the data (and, with a
+    holdout, forecast from the split), and score the paths against the data."""
+    d, ts = series.dim, series.ts
+    train = series.head(n_train)
+    y0_model = initial_state(scaling.transform(train), draw.state_dim)
+    y0_data = y0_model.clone()
+    y0_data[:d] = scaling.inverse_y(y0_model[:d])
+    free = draw(y0_data, ts)  # (S, T, state_dim)
+    samples = free[..., :d]
+    observed = _observed(series)  # (T, P, d)
+    target = _path_mean(observed)  # (T, d)
+    arrays = {"t": ts.numpy(), "samples": samples,
+              "observed": observed[:, 0, :] if series.n_paths == 1 else observed,
+              "names": np.array(series.names)}
+    mean = samples[:, :n_train].mean(axis=0)
+    scores = {"path_mean_mse": _finite_mean_mse(mean, target[:n_train]),
+              "clean_mse": None, "clean_vs_data_mse": None}
+    fine = _refine(ts[:n_train])
+    fine_samples = draw(y0_data, fine)[..., :d]
+    fine_t = fine.numpy()
+    holdout = {}
+    if n_train < series.n_points:
+        holdout, more, forecast_t, forecast = _forecast(draw, series, n_train, free)
+        arrays.update(more)
+        fine_t = np.concatenate([fine_t, forecast_t])
+        fine_samples = np.concatenate([fine_samples, forecast], axis=1)
+    if series.clean is not None:
+        clean = series.clean.numpy()
+        scores["clean_mse"] = _finite_mean_mse(mean, clean[:n_train])
+        scores["clean_vs_data_mse"] = _finite_mean_mse(clean[:n_train], target[:n_train])
+    return _Sampled(y0_data, arrays, fine_t, fine_samples, scores, holdout)
+
+
+# ----------------------------------------------------------------------------- files
+
+def _write_figures(folder: Path, sampled: _Sampled, series: TimeSeries, n_train: int,
+                   settings: dict, train_config: TrainConfig, rows: list[dict]) -> None:
+    """``fit.png`` (data, sample paths, the split) and, if there are rows, ``loss.png``."""
+    from ..plotting import plot_fit, plot_loss, save
+
+    has_holdout = bool(sampled.holdout)
+    reference = series.source.startswith("reference")
+    title = (("Neural ODE" if settings["model"] == "ode" else "Neural SDE") + " fit"
+             + (" (blog configuration)" if settings["blog"] else "")
+             + f": path-mean MSE {sampled.scores['path_mean_mse']:.3g}"
+             + (f", holdout CRPS {sampled.holdout['holdout_crps']:.3g}" if has_holdout else ""))
+    fig = plot_fit(sampled.fine_t, sampled.fine_samples, observed=sampled.arrays["observed"],
+                   obs_t=series.ts.numpy(),
+                   clean=series.clean.numpy() if series.clean is not None else None,
+                   clean_label="exp(x), noise-free" if reference else "noise-free curve",
+                   split_time=float(series.ts[n_train - 1]) if has_holdout else None,
+                   names=series.names, time_label=series.time_name, title=title)
+    save(fig, folder / "fit.png")
+    if not rows:
+        return
+    names = {}
+    for r in rows:
+        names.setdefault(int(r["stage"]), r["stage_name"])
+    fig = plot_loss([int(r["iteration"]) for r in rows], [float(r["loss"]) for r in rows],
+                    stages=[int(r["stage"]) for r in rows], stage_names=names,
+                    title=f"Training loss ({train_config.loss}, {train_config.paths} path(s) "
+                          "per iteration)",
+                    ylabel=f"loss ({train_config.loss}, training units)")
+    save(fig, folder / "loss.png")
+
+
+def _metrics(rows: list[dict], sampled: _Sampled, draw: _Sampler, *, model, series: TimeSeries,
+             scaling: Scaling, settings: dict, solve_config: SolveConfig,
+             train_config: TrainConfig, result, wall_start: float, argv) -> dict:
+    """The contents of ``metrics.json`` (the keys of METRICS_KEYS, and HOLDOUT_KEYS)."""
+    good = [float(r["loss"]) for r in rows if not r["event"]]
+    return {
+        "final_loss": good[-1] if good else None,
+        "final_loss_smoothed": float(np.mean(good[-20:])) if good else None,
+        **sampled.scores,
+        **sampled.holdout,
+        "wall_seconds": time.perf_counter() - wall_start,
+        "train_seconds": result.wall_seconds if result is not None else None,
+        "iterations": len(rows),
+        "events": sum(1 for r in rows if r["event"]),
+        "restores": sum(1 for r in rows if "restored" in r["event"]),
+        "stopped": result.stopped if result is not None else "interrupted",
+        "solver": result.solver_totals if result is not None else None,
+        "samples": draw.n,
+        "sample_seed": draw.seed,
+        "sampling_error": draw.errors[0] if draw.errors else None,
+        "settings": {**settings, "model_spec": model.spec, "solve_config": asdict(solve_config),
+                     "train_config": train_config.to_dict(), "scaling": scaling.to_dict(),
+                     "argv": list(argv)},
+        "data": {"source": series.source, "n_points": series.n_points, "n_paths": series.n_paths,
+                 "names": list(series.names), "time_name": series.time_name},
+        "versions": {"neuralsde": __version__, "torch": torch.__version__,
+                     "python": platform.python_version()},
+    }
+
+
+def _save_model_file(folder: Path, model, *, scaling: Scaling, sampled: _Sampled,
+                     draw: _Sampler, series: TimeSeries, n_train: int,
+                     solve_config: SolveConfig, train_config: TrainConfig) -> None:
+    """``model.pt``: the weights and what :func:`neuralsde.train.sample` needs to redraw the
+    saved samples."""
+    save_model(folder / "model.pt", model, scaling=scaling,
+               extra={"solve_config": asdict(solve_config), "train_config": train_config.to_dict(),
+                      "y0": sampled.y0.tolist(), "sample_seed": draw.seed,
+                      "data_source": series.source, "names": list(series.names),
+                      "n_train": n_train})
+
+
+def _summarise(say: Callable[..., None], folder: Path, metrics: dict) -> None:
+    """The closing lines: iterations, time and fit; the holdout scores; the files written."""
+    clean_vs_data = metrics["clean_vs_data_mse"]
+    say(f"{metrics['stopped']}: {metrics['iterations']} iterations in "
+        f"{metrics['wall_seconds']:.1f} s; path-mean MSE of {metrics['samples']} samples vs data "
+        f"{metrics['path_mean_mse']:.4g}" + (f" (the noise-free curve scores {clean_vs_data:.4g})"
+                                             if clean_vs_data is not None else ""))
+    if "n_holdout" in metrics:
+        say("holdout ({} points): model MSE {:.4g}, CRPS {:.4g}, 90% coverage {:.2f}; random walk "
+            "MSE {:.4g}, CRPS {:.4g}, coverage {:.2f}".format(
+                metrics["n_holdout"], metrics["holdout_mse"], metrics["holdout_crps"],
+                metrics["holdout_coverage_90"], metrics["baseline_holdout_mse"],
+                metrics["baseline_holdout_crps"], metrics["baseline_holdout_coverage_90"]))
+    say(f"wrote {folder}/: fit.png loss.png history.csv metrics.json model.pt samples.npz "
+        "run.json checkpoint.pt")
+
+
+def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, scaling: Scaling,
+                    settings: dict, solve_config: SolveConfig, train_config: TrainConfig, result,
+                    wall_start: float, argv, say) -> dict:
+    """Samples, plots, metrics and the model of a finished (or stopped) run.
+
+    ``samples.npz`` holds ``t`` (T,), ``samples`` (S, T, d): the model run freely from the
+    initial state over every time of the data, and ``observed`` ((T, d), or (T, P, d) for a
+    panel), all in data units. With a holdout it also holds ``forecast_t``, ``forecast``
+    (S, T_holdout, d): paths started from the last training observation, and ``baseline``: the
+    random-walk forecast.
+
+    Args:
+        folder: the run folder.
+        model: the trained model.
+        series: all of the data; the first ``n_train`` time points were trained on.
+        n_train: number of training time points.
+        scaling: the normalisation used for training.
+        settings: the resolved settings (``samples``, ``seed``, ``state_dim``, ``model``...).
+        solve_config: the solver configuration of the run.
+        train_config: the training configuration of the run.
+        result: what :func:`neuralsde.train.fit` returned, or None (rows then come from
+            ``history.csv``).
+        wall_start: ``time.perf_counter()`` at the start of the run.
+        argv: the command line, stored in the metrics.
+        say: prints a summary line (or nothing when quiet).
+
+    Returns:
+        The metrics written to ``metrics.json``.
+    """
+    draw = _Sampler(model, settings["samples"], settings["state_dim"], solve_config, scaling,
+                    sample_seed(settings["seed"]))
+    sampled = _draw_samples(draw, series, n_train, scaling)
+    np.savez(folder / "samples.npz", **sampled.arrays)
+    rows = result.history if result is not None else _history_rows(folder)
+    _write_figures(folder, sampled, series, n_train, settings, train_config, rows)
+    metrics = _metrics(rows, sampled, draw, model=model, series=series, scaling=scaling,
+                       settings=settings, solve_config=solve_config, train_config=train_config,
+                       result=result, wall_start=wall_start, argv=argv)
+    _save_model_file(folder, model, scaling=scaling, sampled=sampled, draw=draw, series=series,
+                     n_train=n_train, solve_config=solve_config, train_config=train_config)
+    write_json(folder / "metrics.json", metrics)
+    _summarise(say, folder, metrics)
+    return metrics

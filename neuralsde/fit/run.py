@@ -1,0 +1,317 @@
+"""Running the CLI: a new run or ``--resume``, one process or many (torchrun), Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import torch
+
+from .. import __version__, build_model, distributed
+from ..data import Scaling, TimeSeries
+from ..solve import SolveConfig
+from ..train import TrainConfig, fit, load_checkpoint
+from .artifacts import write_artifacts, write_json
+from .settings import DEFAULTS, build_parser, check_world, configs, device, load_series, resolve
+
+#: Flags that may accompany ``--resume`` (they do not change the problem).
+RESUME_FLAGS = ("quiet", "threads", "device")
+#: The ``format`` field of ``run.json``.
+RUN_FORMAT = "neuralsde-run-1"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI.
+
+    Args:
+        argv: the flags (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 done, 130 interrupted. Bad flags exit with status 2 (SystemExit).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    if distributed.launched():
+        distributed.init(device(getattr(args, "device", DEFAULTS["device"]), parser))
+    try:
+        if args.resume is not None:
+            return _resume(parser, args, argv)
+        return _new_run(parser, args, argv)
+    finally:
+        distributed.shutdown()
+
+
+def _world() -> tuple[int, int]:
+    """``(rank, world size)`` of this process: ``(0, 1)`` outside a distributed run."""
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _new_run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> int:
+    """A new run: check the flags, write ``run.json`` in a fresh folder, train."""
+    settings = resolve(args)
+    solve_config, train_config = configs(settings, parser)
+    rank, world = _world()
+    check_world(settings, world, parser)
+    dev = device(settings["device"], parser)
+    series = load_series(args, parser)
+    state_dim = settings["state_dim"] if settings["state_dim"] is not None else series.dim + 2
+    if state_dim < series.dim:
+        parser.error(f"--state-dim {state_dim} is smaller than the {series.dim} observed "
+                     "channels of the data")
+    settings["state_dim"] = state_dim
+    if settings["holdout"] is not None and series.n_points < 3:
+        parser.error(f"--holdout needs at least 3 time points (2 to train, 1 to forecast); "
+                     f"{series.source} has {series.n_points}")
+    folder = run_folder(args.out)
+    if rank == 0:  # only process 0 of a distributed run writes
+        if (folder / "history.csv").exists() or (folder / "run.json").exists():
+            parser.error(f"--out {folder}: the folder already holds a run; choose another "
+                         f"folder or continue it with --resume {folder}")
+        folder.mkdir(parents=True, exist_ok=True)
+        data_args = {"data": str(Path(args.data).resolve()) if args.data else None,
+                     "time_column": args.time_column, "columns": args.columns,
+                     "group_column": args.group_column}
+        write_json(folder / "run.json", {"format": RUN_FORMAT, "settings": settings,
+                                         "data_args": data_args, "argv": argv,
+                                         "neuralsde": __version__})
+    return _with_threads(settings, lambda: _run(args.quiet, settings, series, folder,
+                                                solve_config, train_config, dev, argv))
+
+
+def _with_threads(settings: dict, job):
+    """``job()`` with torch using ``settings["threads"]`` CPU threads."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(settings["threads"])
+    try:
+        return job()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _stored_settings(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                     folder: Path) -> tuple[dict, dict]:
+    """The settings and data flags stored in ``folder/run.json``, with the flags that may
+    accompany ``--resume`` applied; exits 2 if other flags are given or the file is unusable."""
+    given = [key for key in (*DEFAULTS, "data", "time_column", "columns", "group_column",
+                             "out")
+             if key not in RESUME_FLAGS and getattr(args, key, None) not in (None,)]
+    if args.blog:
+        given.append("blog")
+    if given:
+        flags = ", ".join("--" + g.replace("_", "-") for g in given)
+        parser.error(f"--resume {folder}: {flags} would change the problem; a resumed run keeps "
+                     f"the settings stored in {folder / 'run.json'} (only "
+                     f"{', '.join('--' + f for f in RESUME_FLAGS)} may be given)")
+    if not folder.is_dir():
+        parser.error(f"--resume {folder}: no such folder")
+    try:
+        run = json.loads((folder / "run.json").read_text())
+        if run.get("format") != RUN_FORMAT:
+            raise ValueError("not a neuralsde run.json")
+        settings, data_args = run["settings"], run["data_args"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        parser.error(f"--resume {folder}: cannot read the run's settings from run.json ({err})")
+    for key in RESUME_FLAGS:
+        if key != "quiet" and hasattr(args, key):
+            settings[key] = getattr(args, key)
+    return settings, data_args
+
+
+def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> int:
+    """``--resume DIR``: continue the run in DIR with the settings stored there."""
+    folder = Path(args.resume)
+    settings, data_args = _stored_settings(parser, args, folder)
+    try:
+        state = load_checkpoint(folder / "checkpoint.pt")
+    except ValueError as err:
+        parser.error(f"--resume {folder}: {err}")
+    solve_config, train_config = configs(settings, parser)
+    check_world(settings, _world()[1], parser)
+    dev = device(settings["device"], parser)
+    series = load_series(argparse.Namespace(**data_args), parser)
+    model = build_model(model_spec(settings))
+    problem = None
+    if state.get("spec") != model.spec:
+        problem = f"the checkpoint's model {state.get('spec')} is not this run's {model.spec}"
+    elif state.get("train_config") != train_config.to_dict():
+        problem = "the checkpoint's training settings differ from run.json's"
+    else:
+        try:
+            model.to(dtype=getattr(torch, settings["dtype"])).load_state_dict(state["model"])
+        except (RuntimeError, KeyError) as err:
+            problem = f"the checkpoint's weights do not fit the model ({err})"
+    if problem is not None:
+        parser.error(f"--resume {folder}: incompatible checkpoint: {problem}")
+    return _with_threads(settings, lambda: _run(args.quiet, settings, series, folder,
+                                                solve_config, train_config, dev, argv,
+                                                resume=state))
+
+
+def holdout_split(n_points: int, fraction: float | None) -> int:
+    """Number of training points when the last ``fraction`` of the time points is held out.
+
+    Args:
+        n_points: time points of the data.
+        fraction: the held-out fraction, or None for no holdout.
+
+    Returns:
+        ``round(n_points * (1 - fraction))``, at least 2 for training and at least 1 held out
+        (``n_points`` without a holdout).
+    """
+    if fraction is None:
+        return n_points
+    n_train = int(round(n_points * (1.0 - fraction)))
+    return max(2, min(n_train, n_points - 1))
+
+
+def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
+         solve_config: SolveConfig, train_config: TrainConfig, dev: torch.device, argv,
+         resume: dict | None = None) -> int:
+    """Train (from ``resume``, a checkpoint, if given) and, on process 0, write the artifacts.
+
+    The settings were checked before (:func:`~neuralsde.fit.settings.check_world` for a
+    distributed run), so nothing here exits for a bad flag.
+    """
+    rank, world = _world()
+    lead = rank == 0
+    quiet = quiet or not lead
+    shard = None
+    if world > 1:
+        start, size = distributed.split(settings["paths"], rank, world)
+        shard = distributed.Shard(start, size, settings["paths"])
+    settings = {**settings, "processes": world}
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    wall_start = time.perf_counter()
+    n_train = holdout_split(series.n_points, settings["holdout"])
+    train = series.head(n_train)
+    scaling = Scaling.fit(train, settings["scaling"])
+    torch.manual_seed(settings["seed"])
+    model = build_model(model_spec(settings))
+    model = model.to(dtype=getattr(torch, settings["dtype"]), device=dev)
+    if resume is not None:
+        say(f"neuralsde {__version__}: resuming {folder} at iteration {resume['iteration']}")
+    else:
+        say(f"neuralsde {__version__}: fitting {series.source} ({series.n_points} points, "
+            f"{series.n_paths} path(s), {series.dim} channel(s)"
+            + (f"; training on the first {n_train}, forecasting {series.n_points - n_train}"
+               if n_train < series.n_points else "") + f") -> {folder}")
+    if world > 1:
+        say(f"distributed: {world} processes, {settings['paths']} paths per iteration split "
+            f"{[distributed.split(settings['paths'], r, world)[1] for r in range(world)]}")
+    stop = StopOnSignal(say, enabled=world == 1)
+    with stop:
+        result = fit(model, scaling.transform(train), solve_config=solve_config,
+                     train_config=train_config,
+                     history_path=folder / "history.csv" if lead else None,
+                     quiet=quiet, callbacks=[stop],
+                     checkpoint_path=folder / "checkpoint.pt" if lead else None,
+                     checkpoint_every=settings["checkpoint_every"],
+                     on_divergence=settings["on_divergence"], resume=resume, shard=shard)
+    peak = _peak_memory_mb(dev)
+    if not lead:
+        return 0
+    settings["peak_memory_mb"] = peak
+    if stop.signalled:
+        result.stopped = "interrupted (SIGINT)"
+    write_artifacts(folder, model=model, series=series, n_train=n_train, scaling=scaling,
+                    settings=settings, solve_config=solve_config, train_config=train_config,
+                    result=result, wall_start=wall_start, argv=argv, say=say)
+    if result.stopped.startswith("diverged"):
+        say(f"stopped: {result.stopped}")
+    return 130 if stop.signalled else 0
+
+
+def _peak_memory_mb(dev: torch.device) -> dict:
+    """Peak resident memory of this process (and, in a distributed run, the largest over all
+    processes), plus the CUDA peak on a GPU; in MiB."""
+    import resource
+
+    import torch.distributed as dist
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    if sys.platform == "darwin":
+        rss /= 1024  # bytes there
+    values = torch.tensor([rss, rss])
+    if dist.is_initialized():
+        worst = values.clone()
+        dist.all_reduce(worst, op=dist.ReduceOp.MAX)
+        values[1] = worst[1]
+    out = {"rss_this_process": float(values[0]), "rss_max_over_processes": float(values[1])}
+    if dev.type == "cuda":
+        out["cuda"] = torch.cuda.max_memory_allocated(dev) / 2**20
+    return out
+
+
+class StopOnSignal:
+    """A :func:`neuralsde.train.fit` callback that asks training to stop after the current
+    iteration on Ctrl-C (SIGINT); a second Ctrl-C interrupts at once.
+
+    Args:
+        say: prints a line (or nothing when quiet).
+        enabled: install the handler (only the main thread of a single-process run does).
+    """
+
+    __name__ = "SIGINT"
+
+    def __init__(self, say, enabled: bool = True):
+        self.say = say
+        self.enabled = enabled
+        self.signalled = False
+        self.previous = None
+
+    def _handler(self, signum, frame):
+        """The first Ctrl-C asks for a stop after this iteration; a second one aborts."""
+        if self.signalled:
+            raise KeyboardInterrupt
+        self.signalled = True
+        self.say("\ninterrupted: finishing this iteration, then writing a checkpoint and the "
+                 "artifacts (Ctrl-C again to abort)")
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if self.enabled and threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+    def __call__(self, row, model):
+        """Whether training should stop (after the iteration that gave ``row``)."""
+        return self.signalled
+
+
+def model_spec(settings: dict) -> dict:
+    """The :func:`neuralsde.build_model` spec the CLI uses for ``settings["model"]``."""
+    if settings["model"] == "ode":
+        return {"kind": "ode", "state_dim": settings["state_dim"], "hidden": 20,
+                "cubic": True}
+    return {"kind": "reference", "state_dim": settings["state_dim"], "hidden": 20}
+
+
+def run_folder(out: str | None) -> Path:
+    """``out``, or a new ``runs/<timestamp>[-k]`` folder that does not exist yet."""
+    if out is not None:
+        return Path(out)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = Path("runs") / stamp
+    k = 1
+    while folder.exists():
+        k += 1
+        folder = Path("runs") / f"{stamp}-{k}"
+    return folder

@@ -1,0 +1,317 @@
+"""The CLI's settings: defaults, flags, and the checks that turn flags into solver and training
+configurations.
+
+Every check of a flag value ends in ``parser.error``: exit status 2 and a
+``python -m neuralsde.fit: error: ...`` line naming the flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import torch
+
+from .. import distributed
+from ..data import SCALING_METHODS, TimeSeries, load_csv, reference_dataset
+from ..losses import LOSSES
+from ..solve import METHODS, SolveConfig
+from ..sri import TABLEAUS
+from ..train import DIVERGENCE_POLICIES, TrainConfig
+
+#: What ``python -m neuralsde.fit`` does without flags (and what ``--blog`` changes).
+DEFAULTS = {
+    "seed": 0, "iters": 500, "stage_iters": 300, "curriculum": True, "paths": 16,
+    "samples": 100, "loss": "mse", "method": "sri", "tableau": "sriw1", "gradient": "backprop",
+    "rtol": 0.1, "atol": 0.1, "dt": None, "lr": 0.01, "lr_final": 0.1, "scaling": "standard",
+    "state_dim": None, "dtype": "float32", "device": "cpu", "threads": 1, "holdout": None,
+    "model": "sde", "checkpoint_every": 100, "on_divergence": "restore",
+}
+#: The DiffEqFlux blog, literally: SOSRI, one sample path per iteration, no normalisation, a
+#: constant learning rate.
+BLOG = {"tableau": "sosri", "paths": 1, "scaling": "none", "lr_final": 1.0}
+
+METRICS_KEYS = ("final_loss", "final_loss_smoothed", "path_mean_mse", "clean_mse",
+                "clean_vs_data_mse", "wall_seconds", "train_seconds", "iterations", "events",
+                "restores", "stopped", "solver", "samples", "sampling_error", "sample_seed",
+                "settings", "data", "versions")
+#: Added to metrics.json by ``--holdout``.
+HOLDOUT_KEYS = ("holdout_mse", "holdout_crps", "holdout_coverage_90", "baseline_holdout_mse",
+                "baseline_holdout_crps", "baseline_holdout_coverage_90", "n_train", "n_holdout")
+
+
+# ----------------------------------------------------------------------------- argparse types
+
+def _integer_at_least(minimum: int):
+    """An argparse type: an integer >= ``minimum``.
+
+    Args:
+        minimum: the smallest accepted value.
+
+    Returns:
+        A function that parses a flag's text into such an integer.
+    """
+    def parse(text):
+        """``text`` as an integer >= ``minimum``, or ArgumentTypeError (exit status 2)."""
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= {minimum}")
+        return value
+    return parse
+
+
+_positive_int = _integer_at_least(1)
+_count = _integer_at_least(0)
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number in (0, 1]."""
+    value = _positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number in (0, 1]")
+    return value
+
+
+def _open_fraction(text: str) -> float:
+    """An argparse type: a number in (0, 1)."""
+    value = _positive_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number in (0, 1)")
+    return value
+
+
+# ----------------------------------------------------------------------------- the parser
+# Flags that set a key of DEFAULTS default to argparse.SUPPRESS, so that resolve() can tell an
+# explicit flag from an absent one. Every help text states its default once, as "(default: X)".
+
+_S = argparse.SUPPRESS
+
+
+def _default(key: str, note: str = "") -> str:
+    """``"(default: X)"`` for ``DEFAULTS[key]``, with an optional ``note`` after the value."""
+    return f"(default: {DEFAULTS[key]}{note})"
+
+
+def _add_data_and_output_flags(p: argparse.ArgumentParser) -> None:
+    """The "data and output" group: what to fit and where the run folder goes."""
+    io = p.add_argument_group("data and output")
+    io.add_argument("--data", metavar="FILE.csv", help="CSV file to fit (default: built-in data)")
+    io.add_argument("--time-column", help="time column of --data (default: the first column)")
+    io.add_argument("--columns", help="comma-separated value columns of --data (default: all "
+                    "other numeric columns)")
+    io.add_argument("--group-column", help="column naming the sample path of each row (panel "
+                    "data in long format) (default: none, one path)")
+    io.add_argument("--holdout", type=_open_fraction, default=_S, metavar="FRACTION",
+                    help="hold out the last FRACTION of the time points: train on the rest, "
+                         "forecast them from the last training observation, score the forecast "
+                         "against a random walk (default: none, train on every point)")
+    io.add_argument("--out", metavar="DIR", help="run folder (default: runs/<timestamp>)")
+    io.add_argument("--quiet", action="store_true",
+                    help="no progress bar and no summary (default: off)")
+    io.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last "
+                    "checkpoint, with the settings stored there (default: off, a new run)")
+    io.add_argument("--checkpoint-every", type=_positive_int, default=_S, metavar="N",
+                    help="write DIR/checkpoint.pt every N iterations (and at every stage end) "
+                         + _default("checkpoint_every"))
+    io.add_argument("--on-divergence", choices=DIVERGENCE_POLICIES, default=_S,
+                    help="when a loss or gradient is not finite or the solver fails: restore "
+                         "the last checkpoint and halve the learning rate (stop after 3 in a "
+                         "row), skip the iteration, or stop " + _default("on_divergence"))
+
+
+def _add_training_flags(p: argparse.ArgumentParser) -> None:
+    """The "training" group: model, schedule, loss and normalisation."""
+    tr = p.add_argument_group("training (defaults: the tuned reference workflow)")
+    tr.add_argument("--blog", action="store_true",
+                    help="the DiffEqFlux blog's literal configuration: SOSRI, 1 path per "
+                         "iteration, no normalisation, constant learning rate (explicit flags "
+                         "still win) (default: off)")
+    tr.add_argument("--model", choices=("sde", "ode"), default=_S,
+                    help="neural SDE or its deterministic counterpart, a neural ODE solved with "
+                         "torchdiffeq (dopri5 adaptive, rk4 with --dt) " + _default("model"))
+    tr.add_argument("--seed", type=_count, default=_S,
+                    help="seed of initial weights and Brownian paths " + _default("seed"))
+    tr.add_argument("--iters", type=_count, default=_S,
+                    help="iterations of the initial phase on all points " + _default("iters"))
+    tr.add_argument("--stage-iters", type=_count, default=_S,
+                    help="iterations per curriculum stage " + _default("stage_iters"))
+    tr.add_argument("--no-curriculum", dest="curriculum", action="store_false", default=_S,
+                    help="only the initial phase (default: off, the curriculum runs)")
+    tr.add_argument("--paths", type=_positive_int, default=_S, help="sample paths per iteration "
+                    + _default("paths", "; the blog: 1"))
+    tr.add_argument("--loss", choices=tuple(LOSSES), default=_S,
+                    help="loss; mse is the MSE of the path mean " + _default("loss"))
+    tr.add_argument("--lr", type=_positive_float, default=_S,
+                    help="Adam learning rate at the start of each stage " + _default("lr"))
+    tr.add_argument("--lr-final", type=_fraction, default=_S,
+                    help="cosine decay to lr * this within each stage; 1 keeps it constant "
+                         + _default("lr_final"))
+    tr.add_argument("--scaling", choices=SCALING_METHODS, default=_S,
+                    help="normalisation of values for training " + _default("scaling"))
+    tr.add_argument("--state-dim", type=_positive_int, default=_S, help="state dimension: the "
+                    "observed channels first, the rest latent (default: observed + 2)")
+    tr.add_argument("--samples", type=_positive_int, default=_S,
+                    help="sample paths saved and plotted " + _default("samples"))
+
+
+def _add_solver_flags(p: argparse.ArgumentParser) -> None:
+    """The "solver" group: method, tolerances, step size, precision and device."""
+    sv = p.add_argument_group("solver")
+    sv.add_argument("--method", choices=METHODS, default=_S,
+                    help="solver; sri is ours, the others run in torchsde " + _default("method"))
+    sv.add_argument("--tableau", choices=tuple(TABLEAUS), default=_S,
+                    help="SRI coefficients for --method sri " + _default("tableau"))
+    sv.add_argument("--gradient", choices=("backprop", "adjoint"), default=_S,
+                    help="gradient method " + _default("gradient"))
+    sv.add_argument("--rtol", type=_positive_float, default=_S,
+                    help="relative tolerance of adaptive steps " + _default("rtol"))
+    sv.add_argument("--atol", type=_positive_float, default=_S,
+                    help="absolute tolerance of adaptive steps " + _default("atol"))
+    sv.add_argument("--dt", type=_positive_float, default=_S,
+                    help="fixed step size in training time units (default: adaptive steps)")
+    sv.add_argument("--dtype", choices=("float32", "float64"), default=_S,
+                    help="precision of the model " + _default("dtype"))
+    sv.add_argument("--device", default=_S,
+                    help="torch device, e.g. cpu or cuda " + _default("device"))
+    sv.add_argument("--threads", type=_positive_int, default=_S,
+                    help="CPU threads for torch; the tensors are tiny and more threads only add "
+                         "overhead " + _default("threads"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m neuralsde.fit`` argument parser.
+
+    Returns:
+        A parser whose flags that set a key of :data:`DEFAULTS` are absent from the parsed
+        namespace unless given (see :func:`resolve`).
+    """
+    p = argparse.ArgumentParser(
+        prog="python -m neuralsde.fit",
+        description="Fit a neural SDE dy = f(y) dt + g(y) dW (diagonal noise) to a time series and "
+                    "write a run folder with plots, metrics, the model and samples. Without "
+                    "--data it fits the built-in reference data (exp(x) plus noise, 7 points).")
+    _add_data_and_output_flags(p)
+    _add_training_flags(p)
+    _add_solver_flags(p)
+    return p
+
+
+# ----------------------------------------------------------------------------- checks
+
+def resolve(args: argparse.Namespace) -> dict:
+    """Settings from defaults, then ``--blog``, then explicit flags.
+
+    Args:
+        args: the namespace :func:`build_parser` parsed.
+
+    Returns:
+        One value for every key of :data:`DEFAULTS`, plus ``"blog"``.
+    """
+    settings = dict(DEFAULTS)
+    if args.blog:
+        settings.update(BLOG)
+    for key in DEFAULTS:
+        if hasattr(args, key):
+            settings[key] = getattr(args, key)
+    settings["blog"] = args.blog
+    if settings["model"] == "ode" and not hasattr(args, "paths"):
+        settings["paths"] = 1  # deterministic: one path says everything
+    return settings
+
+
+def load_series(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TimeSeries:
+    """The data the flags name: ``--data`` (with its column flags) or the built-in data."""
+    if args.data is None:
+        for flag in ("time_column", "columns", "group_column"):
+            if getattr(args, flag) is not None:
+                parser.error(f"--{flag.replace('_', '-')} needs --data")
+        return reference_dataset(0)
+    columns = None
+    if args.columns is not None:
+        columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+        if not columns:
+            parser.error(f"--columns {args.columns!r} names no column")
+    if not Path(args.data).is_file():
+        parser.error(f"--data {args.data}: no such file")
+    try:
+        return load_csv(args.data, time_column=args.time_column, columns=columns,
+                        group_column=args.group_column)
+    except ValueError as err:
+        parser.error(f"--data {args.data}: {err}")
+
+
+def configs(settings: dict, parser: argparse.ArgumentParser
+             ) -> tuple[SolveConfig, TrainConfig]:
+    """The solver and training configurations of ``settings``; exits 2 on a bad combination."""
+    adaptive = settings["dt"] is None
+    if adaptive and settings["method"] == "euler":
+        parser.error("--method euler needs a fixed step: give --dt")
+    try:
+        solve_config = SolveConfig(method=settings["method"], tableau=settings["tableau"],
+                                   adaptive=adaptive, dt=settings["dt"], rtol=settings["rtol"],
+                                   atol=settings["atol"], gradient=settings["gradient"])
+    except ValueError as err:
+        parser.error(f"solver flags (--method/--tableau/--gradient/--dt): {err}")
+    try:
+        train_config = TrainConfig(iters=settings["iters"], stage_iters=settings["stage_iters"],
+                                   curriculum=settings["curriculum"], lr=settings["lr"],
+                                   lr_final=settings["lr_final"], paths=settings["paths"],
+                                   loss=settings["loss"], seed=settings["seed"])
+    except ValueError as err:
+        parser.error(f"training flags: {err}")
+    if train_config.iters == 0 and (not train_config.curriculum or train_config.stage_iters == 0):
+        parser.error("--iters 0 with no curriculum iterations trains nothing; give --iters >= 1")
+    if settings["model"] == "ode" and settings["loss"] == "moments":
+        parser.error("--loss moments fits a spread, which --model ode does not have; use --loss "
+                     "mse")
+    if settings["loss"] == "moments" and settings["paths"] < 2:
+        parser.error("--loss moments needs --paths >= 2 (a variance across paths)")
+    return solve_config, train_config
+
+
+def check_world(settings: dict, world: int, parser: argparse.ArgumentParser) -> None:
+    """Refuse settings that a run split across ``world`` processes (torchrun) cannot honour.
+
+    Args:
+        settings: the resolved settings.
+        world: the number of processes; 1 accepts everything.
+        parser: reports a refusal (exit status 2).
+    """
+    if world == 1:
+        return
+    if settings["model"] == "ode":
+        parser.error("--model ode is deterministic, one path says everything: run it in one "
+                     "process, without torchrun")
+    if settings["method"] != "sri" or settings["gradient"] != "backprop":
+        parser.error(f"a distributed run needs --method sri and --gradient backprop (got "
+                     f"{settings['method']}, {settings['gradient']})")
+    try:
+        distributed.split(settings["paths"], 0, world)
+    except ValueError as err:
+        parser.error(f"--paths {settings['paths']}: {err}")
+
+
+def device(name: str, parser: argparse.ArgumentParser) -> torch.device:
+    """The torch device ``--device`` names; exits 2 if it is malformed or unavailable."""
+    try:
+        found = torch.device(name)
+    except RuntimeError as err:
+        parser.error(f"--device {name!r}: {err}")
+    if found.type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device {name!r}: CUDA is not available on this machine; use --device cpu")
+    return found
