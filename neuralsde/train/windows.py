@@ -1,0 +1,212 @@
+"""The "windows" objective: short simulations that start at observed states, scored by proper
+scoring rules. Its cost per iteration does not depend on the series' length.
+
+Each iteration draws ``windows`` start points uniformly among all valid ones (every group of a
+panel, each from its own observations). A window starting at observation ``j`` of a group
+simulates ``samples`` paths from the observed state there (latent channels from the model's
+encoder over the previous ``lags`` observations) over the group's next ``horizon`` observation
+times, and scores the ensemble against the observations: the fair CRPS per time and channel plus
+the fair energy score over the window's whole horizon (so the dependence across times counts),
+missing observations skipped. All windows of an iteration are one batched solve on the union of
+their relative output times; each window reads its own.
+
+A window's start must be fully observed (every channel); its targets may have gaps. A model with
+a period sees absolute time: each path carries its window's start time as an offset.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from .._checks import check_int
+from ..curriculum import Stage
+from ..data import TimeSeries
+from ..scores import crps_fair, energy_score
+from ..solve import SolveConfig, solve
+from .objectives import Objective, state_dim_of
+from .sampling import model_dtype_device
+
+#: Relative times are rounded to this fraction of the median spacing, so that a regular grid
+#: gives one shared output grid despite floating-point noise in the differences.
+_TIME_ROUNDING = 1e-6
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """Settings of the "windows" objective (defaults chosen by measurement, see the README).
+
+    Args:
+        windows: windows per iteration.
+        samples: sample paths per window (the ensemble that is scored), >= 2.
+        horizon: observation times each window simulates and scores.
+        iters: iterations.
+        energy_weight: weight of the energy score (divided by the square root of the number of
+            scored entries, which puts it on the CRPS's scale) against the CRPS.
+    """
+
+    windows: int = 64
+    samples: int = 16
+    horizon: int = 8
+    iters: int = 600
+    energy_weight: float = 1.0
+
+    def __post_init__(self):
+        check_int("windows", self.windows, 1)
+        check_int("samples", self.samples, 2)
+        check_int("horizon", self.horizon, 1)
+        check_int("iters", self.iters, 1)
+        weight = self.energy_weight
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) \
+                or not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"energy_weight={self.energy_weight!r} is not supported; expected a "
+                             "finite number >= 0.")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def window_index(series: TimeSeries, horizon: int, lags: int = 0) -> np.ndarray:
+    """Every valid window of ``series``: rows ``(group, start, t_1, ..., t_horizon, lag_1, ...,
+    lag_lags)`` of indices into the time grid.
+
+    A window starts at a time where its group observes every channel, has ``horizon`` later
+    observation times of the same group (times where it observes at least one channel) and, with
+    ``lags``, that many observation times of the group up to and including the start.
+
+    Raises:
+        ValueError: when no group is long enough for one window (the message names ``horizon``
+            and ``lags``).
+    """
+    check_int("horizon", horizon, 1)
+    check_int("lags", lags, 0)
+    mask = series.mask.numpy()  # (T, P, d)
+    rows = []
+    longest = 0
+    for p in range(series.n_paths):
+        seen = np.flatnonzero(mask[:, p, :].any(axis=1))  # the group's observation times
+        full = mask[seen, p, :].all(axis=1)
+        longest = max(longest, len(seen))
+        first = max(lags - 1, 0)
+        for j in range(first, len(seen) - horizon):
+            if full[j]:
+                lag_idx = seen[j - lags + 1: j + 1] if lags else seen[:0]
+                rows.append([p, seen[j], *seen[j + 1: j + 1 + horizon], *lag_idx])
+    if not rows:
+        need = horizon + max(lags, 1)
+        raise ValueError(f"no window fits the data: a window needs {need} observation times of "
+                         f"one group (horizon={horizon} after the start, lags={lags} up to it), "
+                         f"but the longest group has {longest}; lower the horizon or the lags.")
+    return np.asarray(rows, dtype=np.int64)
+
+
+class _Shifted(torch.nn.Module):
+    """``f(t0 + t, y)`` and ``g(t0 + t, y)`` with a start time ``t0`` per path: a batch of
+    windows solved on relative time by a model that depends on absolute time."""
+
+    def __init__(self, model, t0):
+        super().__init__()
+        self.model = model
+        self.t0 = t0  # (batch, 1)
+
+    def f(self, t, y):
+        return self.model.f(self.t0 + t, y)
+
+    def g(self, t, y):
+        return self.model.g(self.t0 + t, y)
+
+
+class Windows(Objective):
+    """Windows that start at observed states, scored by the fair CRPS and energy score.
+
+    Args:
+        series: the training data, in training units.
+        config: a :class:`WindowConfig`.
+        solve_config: how to solve (default :class:`SolveConfig`).
+        shard: not supported yet (None).
+    """
+
+    name = "windows"
+
+    def __init__(self, series: TimeSeries, config: WindowConfig | None = None,
+                 solve_config: SolveConfig | None = None):
+        self.series = series
+        self.config = WindowConfig() if config is None else config
+        self.solve_config = SolveConfig() if solve_config is None else solve_config
+
+    def schedule(self) -> list[Stage]:
+        return [Stage(f"windows of {self.config.horizon}", n_points=self.series.n_points,
+                      iters=self.config.iters)]
+
+    def setup(self, model) -> None:
+        dtype, device = model_dtype_device(model)
+        self.state_dim = state_dim_of(model, self.series)
+        self.lags = getattr(model, "lags", 0) if self.state_dim > self.series.dim else 0
+        H = self.config.horizon
+        index = torch.from_numpy(window_index(self.series, H, self.lags))
+        group, start, targets = index[:, 0], index[:, 1], index[:, 2: 2 + H]
+        ts = self.series.ts  # (T,) float64
+        spacing = float(torch.median(ts[1:] - ts[:-1]))
+        unit = spacing * _TIME_ROUNDING
+        rel = torch.round((ts[targets] - ts[start][:, None]) / unit)  # (N, H) in units
+        self.rel = rel.to(torch.int64)
+        self.unit = unit
+        self.t_start = ts[start].to(dtype=dtype, device=device)  # (N,)
+        ys = self.series.ys.to(dtype=dtype, device=device)  # (T, P, d)
+        mask = self.series.mask.to(device=device)
+        self.y_start = ys[start, group]  # (N, d)
+        self.target = ys[targets, group[:, None]]  # (N, H, d)
+        self.target_mask = mask[targets, group[:, None]]  # (N, H, d)
+        if self.lags:
+            lag_idx = index[:, 2 + H:]  # (N, lags)
+            self.lag_values = ys[lag_idx, group[:, None]]  # (N, lags, d)
+            self.lag_mask = mask[lag_idx, group[:, None]]
+        self.n_windows = len(index)
+        self.time_dependent = getattr(model, "period", None) is not None
+
+    def settings(self) -> dict:
+        return {"objective": self.name, **self.config.to_dict(), "lags": self.lags,
+                "valid_windows": self.n_windows}
+
+    def _draw(self, seed: int) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(seed)
+        return torch.randint(0, self.n_windows, (self.config.windows,), generator=gen)
+
+    def loss(self, model, stage: Stage, seed: int):
+        chosen = self._draw(seed)  # (W,)
+        W, M, d = len(chosen), self.config.samples, self.series.dim
+        grid_units, pos = torch.unique(self.rel[chosen], sorted=True, return_inverse=True)
+        grid = torch.cat([grid_units.new_zeros(1), grid_units]).to(torch.float64) * self.unit
+        y0 = self.y_start[chosen]  # (W, d)
+        if self.lags:
+            latent = model.latent_start(self.lag_values[chosen], self.lag_mask[chosen])
+            y0 = torch.cat([y0, latent], dim=-1)  # (W, state_dim)
+        y0 = y0.repeat_interleave(M, dim=0)  # (W * M, state_dim), window-major
+        target = self.target[chosen]  # (W, H, d)
+        tmask = self.target_mask[chosen]
+        system = model
+        if self.time_dependent:
+            t0 = self.t_start[chosen].repeat_interleave(M)[:, None]
+            system = _Shifted(model, t0)
+        ys, stats = solve(system, y0, grid, self.solve_config, seed=seed,
+                          return_stats=True)  # (G, W * M, state_dim)
+        ys = ys[1:, :, :d].reshape(len(grid) - 1, W, M, d)
+        pred = ys[pos.T, torch.arange(W)[None, :]]  # (H, W, M, d)
+        pred = pred.permute(2, 1, 0, 3)  # (M, W, H, d)
+        return self.score(pred, target, tmask), stats
+
+    def score(self, pred, target, mask) -> torch.Tensor:
+        """The loss of an ensemble ``pred`` (M, W, H, d) against ``target`` (W, H, d)."""
+        crps = crps_fair(pred, target, mask, dim=0)  # (W, H, d)
+        n = mask.sum()
+        loss = crps.sum() / n.clamp(min=1)
+        if self.config.energy_weight > 0:
+            W = target.shape[0]
+            es = energy_score(pred.reshape(pred.shape[0], W, -1), target.reshape(W, -1),
+                              mask.reshape(W, -1))  # (W,)
+            per = mask.reshape(W, -1).sum(-1)
+            loss = loss + self.config.energy_weight * (es / per.clamp(min=1).sqrt()).mean()
+        return loss
