@@ -14,8 +14,8 @@ import torch
 
 from ._checks import as_array, check_int
 
-__all__ = ["crps_ensemble", "coverage", "mse", "random_walk_sigma2", "random_walk_baseline",
-           "forecast_scores"]
+__all__ = ["climatology_baseline", "crps_ensemble", "coverage", "mse", "random_walk_sigma2",
+           "random_walk_baseline", "forecast_scores"]
 
 
 def _mask(mask, obs: np.ndarray, name: str = "mask", obs_name: str = "obs") -> np.ndarray:
@@ -236,6 +236,34 @@ def random_walk_baseline(train_ts, train_y, train_mask, future_ts, y_last, *, n_
     scale = np.sqrt(sigma2[None, :] * (future[:, None] - t_last))  # (T_future, d)
     noise = np.random.default_rng(seed).standard_normal((n_samples, future.size, sigma2.size))
     return start + scale * noise
+
+
+def climatology_baseline(train_y, train_mask, n_future: int, *, n_samples: int,
+                         seed: int) -> np.ndarray:
+    """Samples of climatology: every future value ``~ N(mean, std²)`` of the training values,
+    per channel (pooled over the paths of a panel), whatever the time.
+
+    Args:
+        train_y: ``(T, d)`` or ``(T, P, d)`` training observations, NaN where missing.
+        train_mask: bool, ``train_y``'s shape, True where observed, or None (where finite).
+        n_future: number of forecast times.
+        n_samples: number of samples, ``>= 1``.
+        seed: seed of ``numpy.random.default_rng``.
+
+    Returns:
+        ``(n_samples, n_future, d)`` array.
+    """
+    check_int("n_samples", n_samples, 1)
+    check_int("seed", seed, 0)
+    check_int("n_future", n_future, 0)
+    y = as_array(train_y, "train_y")
+    mask = _mask(train_mask, y, "train_mask", "train_y")
+    y = y.reshape(-1, y.shape[-1])  # (T * P, d)
+    mask = mask.reshape(y.shape)
+    mean = np.array([y[mask[:, c], c].mean() for c in range(y.shape[1])])
+    std = np.array([y[mask[:, c], c].std() for c in range(y.shape[1])])
+    noise = np.random.default_rng(seed).standard_normal((n_samples, n_future, y.shape[1]))
+    return mean + std * noise
 
 
 def forecast_scores(samples, obs, mask=None) -> dict[str, float]:

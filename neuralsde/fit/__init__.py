@@ -9,12 +9,14 @@ The run folder holds ``fit.png``, ``loss.png``, ``history.csv`` (written while t
 flag. A bad flag value exits with status 2 and a message naming the flag.
 
 The package: :mod:`~neuralsde.fit.settings` (defaults, flags and their checks),
+:mod:`~neuralsde.fit.objectives` (the objective and model of a run, and their checks),
 :mod:`~neuralsde.fit.run` (a new run, ``--resume``, torchrun, Ctrl-C) and
 :mod:`~neuralsde.fit.artifacts` (samples, scores, figures, metrics and the model file).
 """
 
 from .artifacts import write_artifacts
-from .run import RESUME_FLAGS, RUN_FORMAT, holdout_split, main, model_spec
+from .objectives import model_spec
+from .run import RESUME_FLAGS, RUN_FORMAT, holdout_split, main
 from .settings import BLOG, DEFAULTS, HOLDOUT_KEYS, METRICS_KEYS, build_parser, resolve
 
 __all__ = ["BLOG", "DEFAULTS", "HOLDOUT_KEYS", "METRICS_KEYS", "RESUME_FLAGS", "RUN_FORMAT",

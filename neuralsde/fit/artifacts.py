@@ -162,19 +162,17 @@ def _forecast(draw: _Sampler, series: TimeSeries, n_train: int, free: np.ndarray
         ``(holdout scores, arrays for samples.npz, figure times, figure paths)``; the figure
         continues the training grid after the split.
     """
-    from ..metrics import random_walk_baseline
+    from ..metrics import climatology_baseline, random_walk_baseline
 
     d, ts = series.dim, series.ts
     t_split = float(ts[n_train - 1])
     train = series.head(n_train)
-    # Latent channels start at the mean of the model's own latent channels at the split.
     last = _path_mean(_observed(train))[-1]  # (d,)
     for c in range(d):  # a channel missing at the last training time: its last observation
         if not np.isfinite(last[c]):
             column = _path_mean(_observed(train))[:, c]
             last[c] = column[np.isfinite(column)][-1]
-    latent = free[:, n_train - 1, d:].mean(axis=0)
-    y_start = torch.tensor(np.concatenate([last, np.nan_to_num(latent)]))
+    y_start = torch.tensor(np.concatenate([last, _latent_start(draw, train, free, n_train)]))
     future_t = ts[n_train:]
     forecast = draw(y_start, future_t, t0=t_split)[..., :d]
     future_obs = _observed(series)[n_train:]
@@ -182,19 +180,40 @@ def _forecast(draw: _Sampler, series: TimeSeries, n_train: int, free: np.ndarray
     baseline = random_walk_baseline(train.ts.numpy(), train_obs, np.isfinite(train_obs),
                                     future_t.numpy(), last, n_samples=draw.n,
                                     seed=draw.seed % (2**32))
+    climatology = climatology_baseline(train_obs, np.isfinite(train_obs), len(future_t),
+                                       n_samples=draw.n, seed=(draw.seed + 1) % (2**32))
     nan_scores = {"mse": math.nan, "crps": math.nan, "coverage_90": math.nan}
     model_scores = _scores(forecast, future_obs) if np.isfinite(forecast).all() else nan_scores
     base_scores = _scores(baseline, future_obs)
+    clim_scores = _scores(climatology, future_obs)
     holdout = {}
     for key in ("mse", "crps", "coverage_90"):
         holdout[f"holdout_{key}"] = model_scores[key]
         holdout[f"baseline_holdout_{key}"] = base_scores[key]
+        holdout[f"climatology_holdout_{key}"] = clim_scores[key]
     holdout["n_train"] = n_train
     holdout["n_holdout"] = series.n_points - n_train
     arrays = {"forecast_t": future_t.numpy(), "forecast": forecast, "baseline": baseline}
     fine_f = _refine(ts[n_train - 1:])[1:]
     fine_forecast = draw(y_start, fine_f, t0=t_split)[..., :d]
     return holdout, arrays, fine_f.numpy(), fine_forecast
+
+
+def _latent_start(draw: _Sampler, train: TimeSeries, free: np.ndarray, n_train: int):
+    """The latent channels at the forecast origin: from the model's encoder over the last
+    observations when it has one, else the mean of the model's own latent channels there."""
+    d = train.dim
+    if getattr(draw.model, "encoder", None) is None:
+        return np.nan_to_num(free[:, n_train - 1, d:].mean(axis=0))
+    lags = draw.model.lags
+    scaled = draw.scaling.transform(train)
+    p = 0  # the forecast starts from the path mean; a single series has one path
+    values = scaled.ys[-lags:, p, :][None]  # (1, lags, d)
+    mask = scaled.mask[-lags:, p, :][None]
+    dtype = next(draw.model.parameters()).dtype
+    with torch.no_grad():
+        latent = draw.model.latent_start(values.to(dtype), mask)
+    return latent[0].double().numpy()
 
 
 def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Scaling) -> _Sampled:
@@ -256,11 +275,17 @@ def _write_figures(folder: Path, sampled: _Sampled, series: TimeSeries, n_train:
     names = {}
     for r in rows:
         names.setdefault(int(r["stage"]), r["stage_name"])
+    if settings["objective"] == "windows":
+        what = (f"CRPS + energy score, {settings['windows']} windows x "
+                f"{settings['window_samples']} samples")
+    elif settings["objective"] == "transition":
+        what = "Euler-Maruyama negative log-likelihood"
+    else:
+        what = f"{train_config.loss}, {train_config.paths} path(s) per iteration"
     fig = plot_loss([int(r["iteration"]) for r in rows], [float(r["loss"]) for r in rows],
                     stages=[int(r["stage"]) for r in rows], stage_names=names,
-                    title=f"Training loss ({train_config.loss}, {train_config.paths} path(s) "
-                          "per iteration)",
-                    ylabel=f"loss ({train_config.loss}, training units)")
+                    title=f"Training loss ({what})",
+                    ylabel=f"loss ({what.split(',')[0]}, training units)")
     save(fig, folder / "loss.png")
 
 
@@ -315,10 +340,11 @@ def _summarise(say: Callable[..., None], folder: Path, metrics: dict) -> None:
                                              if clean_vs_data is not None else ""))
     if "n_holdout" in metrics:
         say("holdout ({} points): model MSE {:.4g}, CRPS {:.4g}, 90% coverage {:.2f}; random walk "
-            "MSE {:.4g}, CRPS {:.4g}, coverage {:.2f}".format(
+            "MSE {:.4g}, CRPS {:.4g}, coverage {:.2f}; climatology CRPS {:.4g}".format(
                 metrics["n_holdout"], metrics["holdout_mse"], metrics["holdout_crps"],
                 metrics["holdout_coverage_90"], metrics["baseline_holdout_mse"],
-                metrics["baseline_holdout_crps"], metrics["baseline_holdout_coverage_90"]))
+                metrics["baseline_holdout_crps"], metrics["baseline_holdout_coverage_90"],
+                metrics["climatology_holdout_crps"]))
     say(f"wrote {folder}/: fit.png loss.png history.csv metrics.json model.pt samples.npz "
         "run.json checkpoint.pt")
 

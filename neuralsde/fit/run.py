@@ -16,6 +16,7 @@ from ..data import Scaling, TimeSeries
 from ..solve import SolveConfig
 from ..train import TrainConfig, fit, load_checkpoint
 from .artifacts import write_artifacts, write_json
+from .objectives import check_objective, default_state_dim, make_objective, model_spec
 from .settings import DEFAULTS, build_parser, check_world, configs, device, load_series, resolve
 
 #: Flags that may accompany ``--resume`` (they do not change the problem).
@@ -63,7 +64,7 @@ def _new_run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: li
     check_world(settings, world, parser)
     dev = device(settings["device"], parser)
     series = load_series(args, parser)
-    state_dim = settings["state_dim"] if settings["state_dim"] is not None else series.dim + 2
+    state_dim = default_state_dim(settings, series)
     if state_dim < series.dim:
         parser.error(f"--state-dim {state_dim} is smaller than the {series.dim} observed "
                      "channels of the data")
@@ -71,6 +72,8 @@ def _new_run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: li
     if settings["holdout"] is not None and series.n_points < 3:
         parser.error(f"--holdout needs at least 3 time points (2 to train, 1 to forecast); "
                      f"{series.source} has {series.n_points}")
+    check_objective(settings, series.head(holdout_split(series.n_points, settings["holdout"])),
+                    parser)
     folder = run_folder(args.out)
     if rank == 0:  # only process 0 of a distributed run writes
         if (folder / "history.csv").exists() or (folder / "run.json").exists():
@@ -138,7 +141,8 @@ def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: lis
     check_world(settings, _world()[1], parser)
     dev = device(settings["device"], parser)
     series = load_series(argparse.Namespace(**data_args), parser)
-    model = build_model(model_spec(settings))
+    train = series.head(holdout_split(series.n_points, settings["holdout"]))
+    model = build_model(model_spec(settings, Scaling.fit(train, settings["scaling"])))
     problem = None
     if state.get("spec") != model.spec:
         problem = f"the checkpoint's model {state.get('spec')} is not this run's {model.spec}"
@@ -195,7 +199,7 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
     train = series.head(n_train)
     scaling = Scaling.fit(train, settings["scaling"])
     torch.manual_seed(settings["seed"])
-    model = build_model(model_spec(settings))
+    model = build_model(model_spec(settings, scaling))
     model = model.to(dtype=getattr(torch, settings["dtype"]), device=dev)
     if resume is not None:
         say(f"neuralsde {__version__}: resuming {folder} at iteration {resume['iteration']}")
@@ -209,8 +213,9 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
             f"{[distributed.split(settings['paths'], r, world)[1] for r in range(world)]}")
     stop = StopOnSignal(say, enabled=world == 1)
     with stop:
-        result = fit(model, scaling.transform(train), solve_config=solve_config,
-                     train_config=train_config,
+        objective = make_objective(settings, scaling.transform(train), solve_config,
+                                   train_config, shard)
+        result = fit(model, objective=objective, train_config=train_config,
                      history_path=folder / "history.csv" if lead else None,
                      quiet=quiet, callbacks=[stop],
                      checkpoint_path=folder / "checkpoint.pt" if lead else None,
@@ -220,6 +225,7 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
     if not lead:
         return 0
     settings["peak_memory_mb"] = peak
+    settings["objective_settings"] = objective.settings()
     if stop.signalled:
         result.stopped = "interrupted (SIGINT)"
     write_artifacts(folder, model=model, series=series, n_train=n_train, scaling=scaling,
@@ -294,14 +300,6 @@ class StopOnSignal:
     def __call__(self, row, model):
         """Whether training should stop (after the iteration that gave ``row``)."""
         return self.signalled
-
-
-def model_spec(settings: dict) -> dict:
-    """The :func:`neuralsde.build_model` spec the CLI uses for ``settings["model"]``."""
-    if settings["model"] == "ode":
-        return {"kind": "ode", "state_dim": settings["state_dim"], "hidden": 20,
-                "cubic": True}
-    return {"kind": "reference", "state_dim": settings["state_dim"], "hidden": 20}
 
 
 def run_folder(out: str | None) -> Path:

@@ -27,7 +27,15 @@ DEFAULTS = {
     "rtol": 0.1, "atol": 0.1, "dt": None, "lr": 0.01, "lr_final": 0.1, "scaling": "standard",
     "state_dim": None, "dtype": "float32", "device": "cpu", "threads": 1, "holdout": None,
     "model": "sde", "checkpoint_every": 100, "on_divergence": "restore",
+    "objective": "start", "windows": 64, "window_samples": 16, "window_length": 8, "lags": 4,
+    "period": None,
 }
+#: Objectives of ``--objective``; without the flag, "start" for the built-in data and "windows"
+#: for ``--data``.
+OBJECTIVES = ("start", "windows", "transition")
+#: The fixed step of the "windows" and "transition" objectives' solves, in training time units
+#: (the mean spacing of the data is 1), unless ``--dt`` is given.
+WINDOWS_DT = None
 #: The DiffEqFlux blog, literally: SOSRI, one sample path per iteration, no normalisation, a
 #: constant learning rate.
 BLOG = {"tableau": "sosri", "paths": 1, "scaling": "none", "lr_final": 1.0}
@@ -38,7 +46,9 @@ METRICS_KEYS = ("final_loss", "final_loss_smoothed", "path_mean_mse", "clean_mse
                 "settings", "data", "versions")
 #: Added to metrics.json by ``--holdout``.
 HOLDOUT_KEYS = ("holdout_mse", "holdout_crps", "holdout_coverage_90", "baseline_holdout_mse",
-                "baseline_holdout_crps", "baseline_holdout_coverage_90", "n_train", "n_holdout")
+                "baseline_holdout_crps", "baseline_holdout_coverage_90",
+                "climatology_holdout_mse", "climatology_holdout_crps",
+                "climatology_holdout_coverage_90", "n_train", "n_holdout")
 
 
 # ----------------------------------------------------------------------------- argparse types
@@ -147,7 +157,8 @@ def _add_training_flags(p: argparse.ArgumentParser) -> None:
     tr.add_argument("--seed", type=_count, default=_S,
                     help="seed of initial weights and Brownian paths " + _default("seed"))
     tr.add_argument("--iters", type=_count, default=_S,
-                    help="iterations of the initial phase on all points " + _default("iters"))
+                    help="iterations of every objective; for start, those of the initial phase "
+                         "on all points " + _default("iters"))
     tr.add_argument("--stage-iters", type=_count, default=_S,
                     help="iterations per curriculum stage " + _default("stage_iters"))
     tr.add_argument("--no-curriculum", dest="curriculum", action="store_false", default=_S,
@@ -164,9 +175,38 @@ def _add_training_flags(p: argparse.ArgumentParser) -> None:
     tr.add_argument("--scaling", choices=SCALING_METHODS, default=_S,
                     help="normalisation of values for training " + _default("scaling"))
     tr.add_argument("--state-dim", type=_positive_int, default=_S, help="state dimension: the "
-                    "observed channels first, the rest latent (default: observed + 2)")
+                    "observed channels first, the rest latent (default: observed + 2 for the "
+                    "start objective, observed for windows and transition)")
     tr.add_argument("--samples", type=_positive_int, default=_S,
                     help="sample paths saved and plotted " + _default("samples"))
+
+
+def _add_objective_flags(p: argparse.ArgumentParser) -> None:
+    """The "objective" group: how a loss is made, and the windows' settings."""
+    ob = p.add_argument_group("objective (real series)")
+    ob.add_argument("--objective", choices=OBJECTIVES, default=_S,
+                    help="start: paths from the first observation against all the data, with "
+                         "the curriculum (the reference workflow); windows: short simulations "
+                         "from observed states scored by CRPS and energy score, cost independent "
+                         "of the series' length; transition: Euler-Maruyama likelihood of "
+                         "consecutive observations, no solver (dense, fully observed data) "
+                         "(default: start without --data, windows with --data)")
+    ob.add_argument("--windows", type=_positive_int, default=_S, metavar="N",
+                    help="windows per iteration " + _default("windows"))
+    ob.add_argument("--window-samples", type=_integer_at_least(2), default=_S, metavar="M",
+                    help="sample paths per window, the scored ensemble "
+                         + _default("window_samples"))
+    ob.add_argument("--window-length", type=_positive_int, default=_S, metavar="H",
+                    help="observation times each window simulates and scores "
+                         + _default("window_length"))
+    ob.add_argument("--lags", type=_positive_int, default=_S, metavar="L",
+                    help="with latent channels (--state-dim above the observed channels): "
+                         "previous observations the encoder reads to start them "
+                         + _default("lags"))
+    ob.add_argument("--period", type=_positive_float, default=_S, metavar="P",
+                    help="seasonal model: drift and diffusion see sin and cos of 2 pi t / P, "
+                         "P in the data's time units (days for dates) (default: none, "
+                         "autonomous)")
 
 
 def _add_solver_flags(p: argparse.ArgumentParser) -> None:
@@ -183,7 +223,9 @@ def _add_solver_flags(p: argparse.ArgumentParser) -> None:
     sv.add_argument("--atol", type=_positive_float, default=_S,
                     help="absolute tolerance of adaptive steps " + _default("atol"))
     sv.add_argument("--dt", type=_positive_float, default=_S,
-                    help="fixed step size in training time units (default: adaptive steps)")
+                    help="fixed step size in training time units, where the data's mean "
+                         f"spacing is 1 (default: adaptive steps for start, {WINDOWS_DT} for "
+                         "windows)")
     sv.add_argument("--dtype", choices=("float32", "float64"), default=_S,
                     help="precision of the model " + _default("dtype"))
     sv.add_argument("--device", default=_S,
@@ -207,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "--data it fits the built-in reference data (exp(x) plus noise, 7 points).")
     _add_data_and_output_flags(p)
     _add_training_flags(p)
+    _add_objective_flags(p)
     _add_solver_flags(p)
     return p
 
@@ -229,6 +272,10 @@ def resolve(args: argparse.Namespace) -> dict:
         if hasattr(args, key):
             settings[key] = getattr(args, key)
     settings["blog"] = args.blog
+    if not hasattr(args, "objective") and getattr(args, "data", None):
+        settings["objective"] = "windows"  # a user's series: the default for real data
+    if settings["objective"] != "start" and settings["dt"] is None:
+        settings["dt"] = WINDOWS_DT
     if settings["model"] == "ode" and not hasattr(args, "paths"):
         settings["paths"] = 1  # deterministic: one path says everything
     return settings
@@ -294,6 +341,9 @@ def check_world(settings: dict, world: int, parser: argparse.ArgumentParser) -> 
     """
     if world == 1:
         return
+    if settings["objective"] != "start":
+        parser.error(f"--objective {settings['objective']} runs in one process; a distributed "
+                     "run (torchrun) splits the sample paths of --objective start")
     if settings["model"] == "ode":
         parser.error("--model ode is deterministic, one path says everything: run it in one "
                      "process, without torchrun")

@@ -1,0 +1,75 @@
+"""The development series with the CLI's defaults and ``--holdout 0.2``: the forecast's CRPS
+against a Gaussian random walk's and climatology's (both fitted on the training part), the 90 %
+band's coverage and the wall time of each run.
+
+    python benchmarks/real_series.py                  # writes benchmarks/results/real_series.json
+    python benchmarks/real_series.py --series lynx --iters 50   # one series, a short run
+
+Each series runs in its own process (``python -m neuralsde.fit``) into a temporary folder; the
+table and the JSON take the numbers from its ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from neuralsde.machine import machine
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The series and the flags a user would give them: the period of seasonal series.
+SERIES = {
+    "co2": ["--data", "data/co2.csv", "--period", "365.25"],
+    "elnino": ["--data", "data/elnino.csv", "--period", "365.25"],
+    "lynx": ["--data", "data/lynx.csv"],
+    "airline": ["--data", "data/airline.csv", "--period", "365.25"],
+}
+KEYS = ("holdout_crps", "baseline_holdout_crps", "climatology_holdout_crps", "holdout_coverage_90",
+        "holdout_mse", "wall_seconds", "train_seconds", "iterations")
+
+
+def run_one(name: str, extra: list[str], out: Path) -> dict:
+    """One CLI run; returns the metrics of :data:`KEYS` and the command."""
+    command = [sys.executable, "-m", "neuralsde.fit", *SERIES[name], "--holdout", "0.2",
+               "--quiet", "--out", str(out), *extra]
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True)
+    seconds = time.perf_counter() - start
+    metrics = json.loads((out / "metrics.json").read_text())
+    row = {"series": name, "command": " ".join(["python -m neuralsde.fit", *SERIES[name],
+                                                "--holdout 0.2", *extra]),
+           "process_seconds": seconds}
+    row.update({key: metrics.get(key) for key in KEYS})
+    return row
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--series", default=",".join(SERIES), help="comma-separated series to run")
+    p.add_argument("--iters", type=int, help="passed on as --iters (default: the CLI's)")
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "real_series.json"))
+    args = p.parse_args(argv)
+    extra = ["--iters", str(args.iters)] if args.iters else []
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.series.split(","):
+            row = run_one(name, extra, Path(tmp) / name)
+            rows.append(row)
+            print(f"{name:8s} CRPS {row['holdout_crps']:.4g} | random walk "
+                  f"{row['baseline_holdout_crps']:.4g} | climatology "
+                  f"{row['climatology_holdout_crps']:.4g} | 90% coverage "
+                  f"{row['holdout_coverage_90']:.2f} | {row['wall_seconds']:.0f} s", flush=True)
+    result = {"machine": machine(), "settings": vars(args), "rows": rows}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

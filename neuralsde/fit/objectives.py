@@ -1,0 +1,92 @@
+"""The CLI's choice of objective and model: the reference workflow ("start"), or the windows and
+transition objectives for a user's series, with their checks in the user's flags."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..data import Scaling, TimeSeries
+from ..solve import SolveConfig
+from ..train import FromStart, TrainConfig
+from ..train.transition import Transition, TransitionConfig
+from ..train.windows import WindowConfig, Windows
+
+#: The networks of the windows and transition objectives' model: wider and deeper than the
+#: reference nets, a tanh drift and a softplus (positive) diffusion.
+REAL_SERIES_NET = {"hidden": 32, "layers": 2, "drift_activation": "tanh",
+                   "diffusion_activation": "tanh", "diffusion_final": "softplus"}
+
+
+def default_state_dim(settings: dict, series: TimeSeries) -> int:
+    """``--state-dim`` when not given: observed + 2 for "start", the observed channels else."""
+    if settings["state_dim"] is not None:
+        return settings["state_dim"]
+    return series.dim + 2 if settings["objective"] == "start" else series.dim
+
+
+def model_spec(settings: dict, scaling: Scaling | None = None) -> dict:
+    """The :func:`neuralsde.build_model` spec of a run.
+
+    Args:
+        settings: the resolved settings (``model``, ``objective``, ``state_dim``, ``period``,
+            ``lags``).
+        scaling: the run's scaling; converts ``--period`` to training time units.
+    """
+    d = settings["state_dim"]
+    if settings["model"] == "ode":
+        return {"kind": "ode", "state_dim": d, "hidden": 20, "cubic": True}
+    if settings["objective"] == "start":
+        return {"kind": "reference", "state_dim": d, "hidden": 20}
+    observed = scaling.dim if scaling is not None else d
+    period = settings["period"]
+    if period is not None and scaling is not None:
+        period = period / scaling.t_scale
+    return {"kind": "mlp", "state_dim": d, **REAL_SERIES_NET, "period": period,
+            "observed": observed, "lags": settings["lags"] if d > observed else 0}
+
+
+def check_objective(settings: dict, series: TimeSeries, parser: argparse.ArgumentParser) -> None:
+    """Refuse objective settings that cannot work on ``series`` (exit status 2, flags named)."""
+    objective, d = settings["objective"], series.dim
+    if objective == "start":
+        if settings["period"] is not None:
+            parser.error("--period needs --objective windows or transition (the start "
+                         "objective fits the reference model, which has no time input)")
+        return
+    if settings["model"] == "ode":
+        parser.error(f"--objective {objective} scores a spread of sample paths, which --model ode "
+                     "does not have; use --objective start with --model ode")
+    if objective == "transition" and settings["state_dim"] > d:
+        parser.error(f"--objective transition needs every state channel observed, but "
+                     f"--state-dim {settings['state_dim']} has {settings['state_dim'] - d} latent "
+                     "channel(s); use --objective windows for latent channels")
+    if settings["iters"] < 1:
+        parser.error(f"--iters 0 trains nothing; give --iters >= 1 for --objective {objective}")
+    if objective != "windows":
+        return
+    lags = settings["lags"] if settings["state_dim"] > d else 0
+    need = settings["window_length"] + max(lags, 1)
+    mask = series.mask.numpy()
+    for p, label in enumerate(series.groups):
+        n = int(mask[:, p, :].any(axis=1).sum())
+        if n < need:
+            what = "the series" if series.n_paths == 1 else f"group {label!r}"
+            parser.error(f"--window-length {settings['window_length']}"
+                         + (f" with --lags {lags}" if lags else "")
+                         + f": a window needs {need} observation times, but {what} has {n} "
+                         f"(in the training part); expected --window-length <= "
+                         f"{max(n - max(lags, 1), 0)}")
+
+
+def make_objective(settings: dict, train: TimeSeries, solve_config: SolveConfig,
+                   train_config: TrainConfig, shard=None):
+    """The objective of the run on ``train`` (training units)."""
+    objective = settings["objective"]
+    if objective == "start":
+        return FromStart(train, train_config, solve_config, shard=shard)
+    if objective == "transition":
+        return Transition(train, TransitionConfig(iters=settings["iters"]))
+    config = WindowConfig(windows=settings["windows"], samples=settings["window_samples"],
+                          horizon=settings["window_length"], iters=settings["iters"])
+    return Windows(train, config, solve_config)
+
