@@ -19,27 +19,44 @@ from ._common import _legend, _vector
 __all__ = ["moving_average", "plot_loss"]
 
 
-def moving_average(x, window: int, *, groups=None) -> np.ndarray:
+def moving_average(x, window: int, *, groups=None, edges: str = "truncate") -> np.ndarray:
     """Centred moving average over ``window`` entries that skips non-finite values.
 
-    Near the ends (and with fewer than ``window`` entries) the window is truncated; an entry
-    whose window holds no finite value is NaN. With ``groups`` (one label per entry) the average
-    never crosses a change of label, so the jump of a loss at a curriculum stage stays sharp.
+    Entry ``i`` averages the finite values among ``x[i - behind : i + ahead + 1]``, where away from
+    the ends ``behind = (window - 1) // 2`` and ``ahead = window // 2``. Only values that exist are
+    averaged (no padding); an entry whose window holds no finite value is NaN. With ``groups``
+    (one label per entry) the average never crosses a change of label, so the jump of a loss at a
+    curriculum stage stays sharp; the ends below are then the ends of each run of equal labels.
+
+    Near the ends the window shrinks, as ``edges`` says:
+
+    * ``"truncate"``: the window is cut at the ends, so the first entry averages the first
+      ``ahead + 1`` values (it looks ahead only) and the last the last ``behind + 1``.
+    * ``"shrink_start"``: the window reaches no further ahead than there are entries behind, so
+      near the start it shrinks towards the entry itself: the first smoothed value is the first
+      raw value, so a loss that starts high is not pulled down by later values, nor a calm start
+      pulled up by later spikes. Near the end it is cut as with ``"truncate"``, averaging the
+      values behind.
 
     Args:
         x: ``(N,)`` values.
         window: window length, ``>= 1``.
         groups: optional ``(N,)`` labels; runs of equal labels are smoothed separately.
+        edges: ``"truncate"`` or ``"shrink_start"``, see above.
 
     Returns:
-        ``(N,)`` smoothed values.
+        ``(N,)`` smoothed values, each between the smallest and the largest finite value of its
+        window.
 
     Raises:
-        ValueError: if ``x`` is not 1-D, ``window`` is not an integer ``>= 1`` or ``groups`` does
-            not have ``x``'s shape.
+        ValueError: if ``x`` is not 1-D, ``window`` is not an integer ``>= 1``, ``groups`` does
+            not have ``x``'s shape or ``edges`` is not one of the above.
     """
     x = _vector(x, "x")
     check_int("window", window, 1)
+    if edges not in ("truncate", "shrink_start"):
+        raise ValueError(f"edges={edges!r} is not supported; expected 'truncate' or "
+                         f"'shrink_start'.")
     out = np.full(x.shape, np.nan)
     if groups is None:
         starts = np.array([0, len(x)]) if len(x) else np.array([0])
@@ -55,8 +72,11 @@ def moving_average(x, window: int, *, groups=None) -> np.ndarray:
         csum = np.concatenate([[0.0], np.cumsum(np.where(finite, seg, 0.0))])
         ccount = np.concatenate([[0], np.cumsum(finite)])
         idx = np.arange(len(seg))
-        lo = np.clip(idx - half_lo, 0, len(seg))
-        hi = np.clip(idx + half_hi + 1, 0, len(seg))
+        behind = np.minimum(half_lo, idx)
+        ahead = np.minimum(half_hi, len(seg) - 1 - idx)
+        if edges == "shrink_start":
+            ahead = np.minimum(ahead, idx)
+        lo, hi = idx - behind, idx + ahead + 1
         count = ccount[hi] - ccount[lo]
         np.divide(csum[hi] - csum[lo], count, out=out[a:b], where=count > 0)
     return out
@@ -68,7 +88,8 @@ def plot_loss(iterations, losses, *, stages=None,
     """The loss history on a log scale, with the curriculum stages marked.
 
     Draws the raw loss as a thin light line, its centred moving average over ``smooth``
-    iterations (computed per stage, skipping non-finite values) as a thicker line, a dotted vertical
+    iterations (computed per stage, skipping non-finite values, starting at the raw value:
+    :func:`moving_average` with ``edges="shrink_start"``) as a thicker line, a dotted vertical
     line at every change of stage and each stage's name, rotated, near the top of the axes. Names
     are left out where a stage is too narrow to hold its label without touching the previous one.
     Losses that are non-finite or ``<= 0`` cannot be shown on a log scale and leave gaps.
@@ -157,7 +178,7 @@ def _draw_losses(ax, iterations: np.ndarray, losses: np.ndarray, shown: np.ndarr
     ax.plot(iterations, shown, color="C0", linewidth=0.7, alpha=0.4, label="loss", gid="raw")
     if smooth is not None and smooth > 1 and len(losses):
         smoothed = moving_average(np.where(np.isfinite(losses), losses, np.nan), smooth,
-                                  groups=stages)
+                                  groups=stages, edges="shrink_start")
         smoothed = np.where(smoothed > 0, smoothed, np.nan)
         ax.plot(iterations, smoothed, color="C0", linewidth=1.8,
                 label=f"moving average ({smooth} it.)", gid="smoothed")
