@@ -8,8 +8,9 @@ at the start, and loss y limits that come from the data.
 import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
 
-from neuralsde.plotting import moving_average, plot_loss
+from neuralsde.plotting import moving_average, plot_fit, plot_loss
 
 
 def _by_gid(ax, gid):
@@ -32,6 +33,76 @@ def reference_like():
     samples = np.exp(fine_t - 3)[None, :, None] + 0.3 * rng.normal(size=(30, 121, 1))
     observed = (np.exp(obs_t - 3) + 2 * rng.uniform(size=7))[:, None]
     return fine_t, samples, obs_t, observed
+
+
+# ----------------------------------------------------------------------------------------------
+# 1. the noise-free curve on its own fine grid
+
+
+def test_clean_t_draws_the_clean_curve_on_its_fine_grid(reference_like):
+    fine_t, samples, obs_t, observed = reference_like
+    clean = np.exp(fine_t - 3)[:, None]
+    fig = plot_fit(fine_t, samples, observed=observed, obs_t=obs_t, clean=clean, clean_t=fine_t)
+    (line,) = _by_gid(fig.axes[0], "clean")
+    np.testing.assert_array_equal(line.get_xdata(), fine_t)
+    np.testing.assert_array_equal(line.get_ydata(), clean[:, 0])
+
+
+def test_clean_without_clean_t_keeps_the_data_times(reference_like):
+    fine_t, samples, obs_t, observed = reference_like
+    fig = plot_fit(fine_t, samples, observed=observed, obs_t=obs_t,
+                   clean=np.exp(obs_t - 3)[:, None])
+    (line,) = _by_gid(fig.axes[0], "clean")
+    np.testing.assert_array_equal(line.get_xdata(), obs_t)
+
+
+def test_clean_t_of_the_wrong_length_is_refused(reference_like):
+    fine_t, samples, *_ = reference_like
+    with pytest.raises(ValueError, match="clean_t"):
+        plot_fit(fine_t, samples, clean=np.exp(fine_t - 3)[:, None], clean_t=fine_t[:-1])
+
+
+# ----------------------------------------------------------------------------------------------
+# 2. the x label as the caller gives it
+
+
+def test_time_label_is_the_x_label_as_given(reference_like):
+    fine_t, samples, obs_t, observed = reference_like
+    fig = plot_fit(fine_t, samples, observed=observed, obs_t=obs_t, time_label="t = x + 3",
+                   clean=np.exp(fine_t - 3)[:, None], clean_t=fine_t,
+                   clean_label="exp(x), noise-free")
+    assert fig.axes[-1].get_xlabel() == "t = x + 3"
+    assert "exp(x), noise-free" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+# ----------------------------------------------------------------------------------------------
+# 4. legends outside the data area
+
+
+def _assert_legend_clear(fig, legend, renderer):
+    box = legend.get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_window_extent(renderer)), (box, ax.get_window_extent())
+    figure_box = fig.bbox
+    assert figure_box.x0 - 1 <= box.x0 and box.x1 <= figure_box.x1 + 1
+    assert figure_box.y0 - 1 <= box.y0 and box.y1 <= figure_box.y1 + 1
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_fit_legend_does_not_cover_the_axes(reference_like, d):
+    fine_t, samples, obs_t, observed = reference_like
+    samples = samples.repeat(d, 2)
+    title = "Neural SDE fit: path-mean MSE 0.231, holdout CRPS 0.5"
+    fig = plot_fit(fine_t, samples, observed=observed.repeat(d, 1), obs_t=obs_t,
+                   clean=np.exp(fine_t - 3)[:, None].repeat(d, 1), clean_t=fine_t,
+                   split_time=4.0, title=title)
+    renderer = _draw(fig)
+    legend = fig.axes[0].get_legend()
+    assert legend is not None
+    _assert_legend_clear(fig, legend, renderer)
+    # and the title does not sit on the legend
+    (title_text,) = [t for t in fig.findobj(Text) if t.get_text() == title]
+    assert not title_text.get_window_extent(renderer).overlaps(legend.get_window_extent(renderer))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
-"""Pieces both figures share: input coercion, NaN-aware statistics, the legend, saving, style.
+"""Pieces both figures share: input coercion, NaN-aware statistics, legends, saving, style.
 
-Imports matplotlib only through :class:`~matplotlib.figure.Figure` (no pyplot state) and nothing of
-torch: tensors are recognised by their ``detach`` method (:func:`neuralsde._checks.as_array`).
+Imports matplotlib without pyplot (no global figure state) and nothing of torch: tensors are
+recognised by their ``detach`` method (:func:`neuralsde._checks.as_array`).
 """
 
 from __future__ import annotations
@@ -109,6 +109,23 @@ def _finite_mean(x: np.ndarray) -> np.ndarray:
 def _percent(q: float) -> str:
     """Quantile ``q`` as a percentage with up to 3 significant digits (``0.05`` -> ``"5"``)."""
     return f"{100 * q:.3g}"
+
+
+def _legend_above(ax, max_columns: int = 3) -> None:
+    """The legend of ``ax`` in a row (or a few) just above the axes, so it never covers data.
+
+    Args:
+        ax: the axes; with several stacked panels, the top one.
+        max_columns: most entries side by side.
+
+    No legend when nothing is labelled. A title must then sit above the legend (a figure
+    ``suptitle``), not at the axes' default title position.
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                  ncol=min(len(handles), max_columns), fontsize=_LEGEND_FONTSIZE, frameon=False,
+                  handlelength=1.8, borderaxespad=0.3, columnspacing=1.6)
 
 
 def _legend(ax) -> None:

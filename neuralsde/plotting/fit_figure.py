@@ -3,7 +3,7 @@
 :func:`plot_fit` checks its inputs (:func:`_check_samples`, :func:`_check_options`,
 :func:`_check_data`), then draws each channel's panel (:func:`_draw_samples`, the clean curve,
 :func:`_draw_observed`, :func:`_channel_label`), the train/holdout split (:func:`_mark_split`) and
-the legend.
+the legend above the top panel.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ._common import (
     _channels,
     _finite_mean,
     _finite_quantiles,
-    _legend,
+    _legend_above,
     _percent,
     _vector,
 )
@@ -41,7 +41,8 @@ def plot_fit(t, samples, *, observed=None, obs_t=None, clean=None, clean_t=None,
     ``"sample paths"``), the data as markers (``"data"``; with ``P > 1`` observed paths each path as
     small faint markers, ``"data (P paths)"``, and their mean as larger markers, ``"data mean"``),
     the noise-free curve dashed (``clean_label``), and, with ``split_time``, a dotted line
-    ``"train | holdout"`` with the holdout region shaded. The legend is drawn on the top panel.
+    ``"train | holdout"`` with the holdout region shaded. The legend belongs to the top panel and
+    sits above it (below the title), so it never covers the data.
 
     Non-finite samples (diverged paths) are ignored by the band and the mean; if a channel has no
     finite sample at all, the panel says ``"no finite sample paths"`` instead of raising.
@@ -52,10 +53,11 @@ def plot_fit(t, samples, *, observed=None, obs_t=None, clean=None, clean_t=None,
         observed: ``(T_o, d)`` or ``(T_o, P, d)`` data, NaN where missing.
         obs_t: ``(T_o,)`` times of ``observed``; defaults to ``t``.
         clean: ``(T_c, d)`` noise-free curve (e.g. ``exp(x)`` for the reference data).
-        clean_t: ``(T_c,)`` times of ``clean``; defaults to ``obs_t`` (then ``t``).
+        clean_t: ``(T_c,)`` times of ``clean``: a fine grid draws a smooth curve; by default
+            ``obs_t`` when its length fits (a polyline through the data times), else ``t``.
         split_time: end of the training data; later times are marked as holdout.
         names: ``d`` channel names for the y labels.
-        time_label: x-axis label.
+        time_label: x-axis label, used as given (e.g. ``"t = x + 3"`` or ``"date"``).
         value_label: y-axis label when ``names`` is not given.
         title: figure title (above the top panel).
         n_paths_shown: how many individual sample paths to draw (``>= 0``).
@@ -74,7 +76,7 @@ def plot_fit(t, samples, *, observed=None, obs_t=None, clean=None, clean_t=None,
     lo_q, hi_q, names = _check_options(band, n_paths_shown, names, d)
     observed, obs_t, clean, clean_t = _check_data(t, d, observed, obs_t, clean, clean_t)
 
-    fig = Figure(figsize=(7.0, 1.2 + 3.3 * d), layout="tight")
+    fig = Figure(figsize=(7.0, 1.2 + 3.3 * d), layout="constrained")
     axes = fig.subplots(d, 1, sharex=True, squeeze=False)[:, 0]
     band_label = f"{_percent(lo_q)}–{_percent(hi_q)} % band"
 
@@ -93,8 +95,8 @@ def plot_fit(t, samples, *, observed=None, obs_t=None, clean=None, clean_t=None,
 
     axes[-1].set_xlabel(time_label)
     if title:
-        axes[0].set_title(title)
-    _legend(axes[0])
+        fig.suptitle(title)
+    _legend_above(axes[0])
     return fig
 
 
