@@ -5,8 +5,13 @@ given, dates on the time axis, legends that cover no data, a moving average that
 at the start, and loss y limits that come from the data.
 """
 
+import calendar
+import re
+from datetime import datetime
+
 import numpy as np
 import pytest
+from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
@@ -73,6 +78,80 @@ def test_time_label_is_the_x_label_as_given(reference_like):
                    clean_label="exp(x), noise-free")
     assert fig.axes[-1].get_xlabel() == "t = x + 3"
     assert "exp(x), noise-free" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+
+
+def test_time_label_is_kept_on_a_date_axis(reference_like):
+    fine_t, samples, *_ = reference_like
+    fig = plot_fit(fine_t, samples, time_label="date", time_origin="2024-01-31")
+    assert fig.axes[-1].get_xlabel() == "date"
+
+
+# ----------------------------------------------------------------------------------------------
+# 3. dates on the time axis
+
+
+_MONTHS = {m for m in calendar.month_abbr if m}
+
+
+def _is_date_label(text: str) -> bool:
+    """A tick label ConciseDateFormatter writes: a year, a month, a day of the month, a date or a
+    time of day."""
+    if text in _MONTHS or re.fullmatch(r"\d{4}", text) or re.fullmatch(r"\d{1,2}", text):
+        return True
+    if re.fullmatch(r"\d{2}:\d{2}(:\d{2})?", text):
+        return True
+    for fmt in ("%Y-%m-%d", "%Y-%b", "%b %d", "%Y-%b-%d"):
+        try:
+            datetime.strptime(text, fmt)
+            return True
+        except ValueError:
+            pass
+    return False
+
+
+@pytest.mark.parametrize("origin, span_days", [("2024-01-31", 200.0),
+                                               ("2019-06-01T00:00:00Z", 1500.0)])
+def test_time_origin_shows_dates(origin, span_days):
+    rng = np.random.default_rng(2)
+    t = np.linspace(0.0, span_days, 101)
+    samples = np.sin(t / 40)[None, :, None] + 0.1 * rng.normal(size=(20, 101, 2))
+    obs_t = t[::10]
+    observed = np.sin(obs_t / 40)[:, None].repeat(2, 1)
+    split = 0.75 * span_days
+    fig = plot_fit(t, samples, observed=observed, obs_t=obs_t, clean=observed, clean_t=obs_t,
+                   split_time=split, names=["a", "b"], time_label="date", time_origin=origin)
+    start = mdates.date2num(datetime.fromisoformat(origin.replace("Z", "")))
+    for ax in fig.axes:
+        assert isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter)
+        assert isinstance(ax.xaxis.get_major_locator(), mdates.AutoDateLocator)
+        # samples, observations, the clean curve and the split line all on the date axis
+        np.testing.assert_allclose(_by_gid(ax, "mean")[0].get_xdata(), start + t)
+        np.testing.assert_allclose(_by_gid(ax, "data")[0].get_xdata(), start + obs_t)
+        np.testing.assert_allclose(_by_gid(ax, "clean")[0].get_xdata(), start + obs_t)
+        assert _by_gid(ax, "split")[0].get_xdata()[0] == pytest.approx(start + split)
+    _draw(fig)
+    ax = fig.axes[-1]
+    labels = [label.get_text() for label in ax.get_xticklabels() if label.get_text()]
+    assert len(labels) >= 3
+    assert all(_is_date_label(text) for text in labels), labels
+    # the axis spans the data's dates, not 0 .. span_days
+    lo, hi = (mdates.num2date(x).replace(tzinfo=None) for x in ax.get_xlim())
+    first = datetime.fromisoformat(origin.replace("Z", ""))
+    assert abs((lo - first).days) <= 0.1 * span_days
+    assert abs((hi - first).days - span_days) <= 0.1 * span_days
+
+
+def test_time_origin_with_a_time_zone_shows_its_wall_clock_time(reference_like):
+    fine_t, samples, *_ = reference_like
+    fig = plot_fit(fine_t, samples, time_origin="2024-03-01T06:00:00+02:00")
+    (mean,) = _by_gid(fig.axes[0], "mean")
+    assert mdates.num2date(mean.get_xdata()[0]).replace(tzinfo=None) == datetime(2024, 3, 1, 6)
+
+
+def test_time_origin_that_is_not_a_date_is_refused(reference_like):
+    fine_t, samples, *_ = reference_like
+    with pytest.raises(ValueError, match="time_origin"):
+        plot_fit(fine_t, samples, time_origin="31/01/2024")
 
 
 # ----------------------------------------------------------------------------------------------
