@@ -184,6 +184,26 @@ def test_fit_legend_does_not_cover_the_axes(reference_like, d):
     assert not title_text.get_window_extent(renderer).overlaps(legend.get_window_extent(renderer))
 
 
+def test_loss_legend_and_stage_names_do_not_cover_the_axes():
+    stages = np.repeat(np.arange(4), 300)
+    iterations = np.arange(len(stages))
+    losses = np.exp(-iterations / 500) * (1 + stages)
+    fig = plot_loss(iterations, losses, stages=stages, title="Training loss",
+                    stage_names=["all 7 points", "first 2 points", "first 3 points", "x"])
+    renderer = _draw(fig)
+    (ax,) = fig.axes
+    _assert_legend_clear(fig, ax.get_legend(), renderer)
+    axes_box = ax.get_window_extent(renderer)
+    title_box = ax.title.get_window_extent(renderer)
+    labels = _by_gid(ax, "stage_label")
+    assert len(labels) == 4
+    for text in labels:
+        box = text.get_window_extent(renderer)
+        assert box.y0 >= axes_box.y1 - 0.5  # above the data area
+        assert not box.overlaps(title_box)
+        assert box.y1 <= fig.bbox.y1 + 1  # inside the figure
+
+
 # ----------------------------------------------------------------------------------------------
 # 5. the moving average at the start
 
@@ -238,3 +258,60 @@ def test_loss_smoothing_starts_at_the_first_raw_loss():
         a, b = (0, 200) if i < 200 else (200, 400)
         lo, hi = _window_bounds(i, a, b, 25)
         assert losses[lo:hi].min() * (1 - 1e-12) <= y[i] <= losses[lo:hi].max() * (1 + 1e-12)
+
+
+# ----------------------------------------------------------------------------------------------
+# 6. loss y limits from the data
+
+
+def _spiky_losses(n=2000, seed=5):
+    rng = np.random.default_rng(seed)
+    losses = np.clip(1.2 * np.exp(-np.arange(n) / 500 + 0.3 * rng.normal(size=n)), 0.01, 1.2)
+    losses[[3, 7, 12]] = [30.0, 22.0, 26.0]  # a few early spikes
+    return np.arange(n), losses
+
+
+def test_loss_y_limits_come_from_the_data():
+    iterations, losses = _spiky_losses()
+    assert losses.min() >= 0.01 and np.sort(losses)[-4] <= 1.2
+    for stages in (None, np.repeat(np.arange(4), 500)):
+        fig = plot_loss(iterations, losses, stages=stages, smooth=25)
+        ax = fig.axes[0]
+        bottom, top = ax.get_ylim()
+        assert 1.2 < top < 50
+        assert bottom < 0.01
+        assert bottom > 0.01 / 10  # a small margin, not decades of empty space
+        smoothed = _by_gid(ax, "smoothed")[0].get_ydata()
+        assert bottom <= np.nanmin(smoothed) and np.nanmax(smoothed) <= top  # all shown
+
+
+def test_a_far_outlier_does_not_stretch_the_loss_axis():
+    iterations, losses = _spiky_losses()
+    losses[1500] = 1e8  # one diverged iteration
+    fig = plot_loss(iterations, losses, smooth=25)
+    ax = fig.axes[0]
+    bottom, top = ax.get_ylim()
+    assert 1.2 < top < 50 and bottom < 0.01
+    outside = int(np.sum((losses < bottom) | (losses > top)))
+    assert outside >= 1  # the diverged iteration, and maybe the early spikes
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"loss ({outside} value{'s' * (outside > 1)} outside the y range)" in legend
+
+
+def test_loss_y_limits_follow_the_scale_of_the_losses():
+    """No fixed or padded limits: scaling the losses by 1e-6 scales the limits by 1e-6, and a loss
+    below 1 with stages marked does not reach up to 1e3."""
+    stages = np.repeat(np.arange(7), [500] + [300] * 6)
+    iterations = np.arange(len(stages))
+    rng = np.random.default_rng(6)
+    losses = np.exp(-iterations / 300 % 5 - 5 * stages / 7 + 0.5 * rng.normal(size=len(stages)))
+    losses = np.minimum(losses, 1.0)
+    bottom, top = plot_loss(iterations, losses, stages=stages).axes[0].get_ylim()
+    assert 1.0 <= top < 2.0
+    small = plot_loss(iterations, 1e-6 * losses, stages=stages).axes[0].get_ylim()
+    np.testing.assert_allclose(small, (1e-6 * bottom, 1e-6 * top), rtol=1e-9)
+
+
+def test_loss_y_limits_of_a_constant_loss():
+    bottom, top = plot_loss(np.arange(50), np.full(50, 0.3)).axes[0].get_ylim()
+    assert bottom < 0.3 < top and top / bottom < 10

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib import dates as mdates
+from matplotlib import rcParams
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.transforms import ScaledTranslation
 
 from .._checks import as_array
 
@@ -130,6 +133,29 @@ def _legend_above(ax, max_columns: int = 3) -> None:
                   handlelength=1.8, borderaxespad=0.3, columnspacing=1.6)
 
 
+def _legend_below(ax) -> None:
+    """The legend of ``ax`` in one row below its x label, so it never covers data.
+
+    The gap below the axes is worked out from the tick and label settings in
+    :data:`matplotlib.rcParams`, so it clears the tick labels and the x label without drawing the
+    figure first. No legend when nothing is labelled.
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+
+    def points(size) -> float:
+        return FontProperties(size=size).get_size_in_points()
+
+    gap = (max(rcParams["xtick.major.size"], 0.0) + rcParams["xtick.major.pad"]
+           + 1.3 * points(rcParams["xtick.labelsize"]) + rcParams["axes.labelpad"]
+           + 1.3 * points(rcParams["axes.labelsize"]) + 2.0)
+    below = ax.transAxes + ScaledTranslation(0.0, -gap / 72.0, ax.figure.dpi_scale_trans)
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+              bbox_transform=below, ncol=len(handles), fontsize=_LEGEND_FONTSIZE,
+              frameon=False, handlelength=1.8, borderaxespad=0.0, columnspacing=1.6)
+
+
 def _parse_time_origin(time_origin) -> datetime:
     """``time_origin`` as a naive :class:`~datetime.datetime` in its own wall-clock time.
 
@@ -183,14 +209,6 @@ def _date_axis(ax) -> None:
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-
-
-def _legend(ax) -> None:
-    """The legend of ``ax`` in the style of both figures; none when nothing is labelled."""
-    handles, labels = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(handles, labels, loc="best", fontsize=_LEGEND_FONTSIZE, framealpha=0.85,
-                  handlelength=1.8, borderaxespad=0.4)
 
 
 def save(fig: Figure, path: str | os.PathLike) -> Path:
