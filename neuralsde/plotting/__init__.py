@@ -10,7 +10,7 @@ Artists that tests and callers may want to find carry a ``gid``: ``"band"``, ``"
 ``"holdout"`` in :func:`plot_fit`; ``"raw"``, ``"smoothed"``, ``"stage_boundary"``,
 ``"stage_label"`` in :func:`plot_loss`.
 
-Modules: ``_common`` (input coercion, NaN-aware statistics, legend, :func:`save`, style),
+Modules: ``_common`` (input coercion, NaN-aware statistics, legends, dates, :func:`save`, style),
 ``fit_figure`` (:func:`plot_fit`), ``loss_figure`` (:func:`plot_loss`, :func:`moving_average`).
 """
 

@@ -1,17 +1,22 @@
-"""Pieces both figures share: input coercion, NaN-aware statistics, the legend, saving, style.
+"""Pieces both figures share: input coercion, NaN-aware statistics, legends, dates, saving, style.
 
-Imports matplotlib only through :class:`~matplotlib.figure.Figure` (no pyplot state) and nothing of
-torch: tensors are recognised by their ``detach`` method (:func:`neuralsde._checks.as_array`).
+Imports matplotlib without pyplot (no global figure state) and nothing of torch: tensors are
+recognised by their ``detach`` method (:func:`neuralsde._checks.as_array`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+from matplotlib import dates as mdates
+from matplotlib import rcParams
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.transforms import ScaledTranslation
 
 from .._checks import as_array
 
@@ -111,12 +116,99 @@ def _percent(q: float) -> str:
     return f"{100 * q:.3g}"
 
 
-def _legend(ax) -> None:
-    """The legend of ``ax`` in the style of both figures; none when nothing is labelled."""
+def _legend_above(ax, max_columns: int = 3) -> None:
+    """The legend of ``ax`` in a row (or a few) just above the axes, so it never covers data.
+
+    Args:
+        ax: the axes; with several stacked panels, the top one.
+        max_columns: most entries side by side.
+
+    No legend when nothing is labelled. A title must then sit above the legend (a figure
+    ``suptitle``), not at the axes' default title position.
+    """
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        ax.legend(handles, labels, loc="best", fontsize=_LEGEND_FONTSIZE, framealpha=0.85,
-                  handlelength=1.8, borderaxespad=0.4)
+        ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                  ncol=min(len(handles), max_columns), fontsize=_LEGEND_FONTSIZE, frameon=False,
+                  handlelength=1.8, borderaxespad=0.3, columnspacing=1.6)
+
+
+def _legend_below(ax) -> None:
+    """The legend of ``ax`` in one row below its x label, so it never covers data.
+
+    The gap below the axes is worked out from the tick and label settings in
+    :data:`matplotlib.rcParams`, so it clears the tick labels and the x label without drawing the
+    figure first. No legend when nothing is labelled.
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+
+    def points(size) -> float:
+        return FontProperties(size=size).get_size_in_points()
+
+    gap = (max(rcParams["xtick.major.size"], 0.0) + rcParams["xtick.major.pad"]
+           + 1.3 * points(rcParams["xtick.labelsize"]) + rcParams["axes.labelpad"]
+           + 1.3 * points(rcParams["axes.labelsize"]) + 2.0)
+    below = ax.transAxes + ScaledTranslation(0.0, -gap / 72.0, ax.figure.dpi_scale_trans)
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+              bbox_transform=below, ncol=len(handles), fontsize=_LEGEND_FONTSIZE,
+              frameon=False, handlelength=1.8, borderaxespad=0.0, columnspacing=1.6)
+
+
+def _parse_time_origin(time_origin) -> datetime:
+    """``time_origin`` as a naive :class:`~datetime.datetime` in its own wall-clock time.
+
+    Args:
+        time_origin: an ISO 8601 date or datetime string (``"2024-01-31"``,
+            ``"2024-01-31T12:00:00+02:00"``, a trailing ``"Z"`` for UTC), or a
+            :class:`~datetime.datetime`.
+
+    Returns:
+        The origin without its time zone: dates are shown in the origin's wall-clock time, as the
+        data file writes them.
+
+    Raises:
+        ValueError: if ``time_origin`` is neither a datetime nor an ISO date/datetime string.
+    """
+    if isinstance(time_origin, datetime):
+        return time_origin.replace(tzinfo=None)
+    if isinstance(time_origin, str):
+        text = time_origin.strip()
+        if text.endswith(("Z", "z")):  # fromisoformat accepts "Z" only from Python 3.11
+            text = text[:-1] + "+00:00"
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=None)
+        except ValueError:
+            pass
+    raise ValueError(f"time_origin={time_origin!r} is not supported; expected an ISO date or "
+                     f"datetime string such as '2024-01-31' or '2024-01-31T12:00:00'.")
+
+
+def _time_to_x(time_origin) -> Callable[[np.ndarray], np.ndarray]:
+    """The map from times to x coordinates: identity, or float days -> matplotlib dates.
+
+    Args:
+        time_origin: None for plain numbers, else the date that time 0 stands for (see
+            :func:`_parse_time_origin`); times are then float days since it.
+
+    Returns:
+        A function taking an array (or a float) of times to x coordinates; with an origin these
+        are matplotlib date numbers (days since :func:`matplotlib.dates.get_epoch`).
+    """
+    if time_origin is None:
+        return lambda times: times
+    origin = float(mdates.date2num(_parse_time_origin(time_origin)))
+    return lambda times: origin + np.asarray(times, dtype=np.float64)
+
+
+def _date_axis(ax) -> None:
+    """Date ticks on the x axis of ``ax`` (shared by the panels sharing it): an
+    :class:`~matplotlib.dates.AutoDateLocator` with a
+    :class:`~matplotlib.dates.ConciseDateFormatter`."""
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def save(fig: Figure, path: str | os.PathLike) -> Path:

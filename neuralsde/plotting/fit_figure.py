@@ -2,8 +2,8 @@
 
 :func:`plot_fit` checks its inputs (:func:`_check_samples`, :func:`_check_options`,
 :func:`_check_data`), then draws each channel's panel (:func:`_draw_samples`, the clean curve,
-:func:`_draw_observed`, :func:`_channel_label`), the train/holdout split (:func:`_mark_split`) and
-the legend.
+:func:`_draw_observed`, :func:`_channel_label`), the train/holdout split (:func:`_mark_split`), the
+time axis (numbers, or dates with ``time_origin``) and the legend above the top panel.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from ._common import (
     _CLEAN_COLOR,
     _DATA_COLOR,
     _channels,
+    _date_axis,
     _finite_mean,
     _finite_quantiles,
-    _legend,
+    _legend_above,
     _percent,
+    _time_to_x,
     _vector,
 )
 
@@ -33,7 +35,7 @@ def plot_fit(t, samples, *, observed=None, obs_t=None, clean=None, clean_t=None,
              split_time: float | None = None, names: Sequence[str] | None = None,
              time_label: str = "t", value_label: str | None = None, title: str | None = None,
              n_paths_shown: int = 5, band: tuple[float, float] = (0.05, 0.95),
-             clean_label: str = "true curve") -> Figure:
+             clean_label: str = "true curve", time_origin=None) -> Figure:
     """Model sample paths against the data: one panel per channel, stacked with a shared time axis.
 
     Each panel shows the ``band`` quantile band of the samples (``"5–95 % band"``), their mean
@@ -41,7 +43,8 @@ def plot_fit(t, samples, *, observed=None, obs_t=None, clean=None, clean_t=None,
     ``"sample paths"``), the data as markers (``"data"``; with ``P > 1`` observed paths each path as
     small faint markers, ``"data (P paths)"``, and their mean as larger markers, ``"data mean"``),
     the noise-free curve dashed (``clean_label``), and, with ``split_time``, a dotted line
-    ``"train | holdout"`` with the holdout region shaded. The legend is drawn on the top panel.
+    ``"train | holdout"`` with the holdout region shaded. The legend belongs to the top panel and
+    sits above it (below the title), so it never covers the data.
 
     Non-finite samples (diverged paths) are ignored by the band and the mean; if a channel has no
     finite sample at all, the panel says ``"no finite sample paths"`` instead of raising.
@@ -52,49 +55,58 @@ def plot_fit(t, samples, *, observed=None, obs_t=None, clean=None, clean_t=None,
         observed: ``(T_o, d)`` or ``(T_o, P, d)`` data, NaN where missing.
         obs_t: ``(T_o,)`` times of ``observed``; defaults to ``t``.
         clean: ``(T_c, d)`` noise-free curve (e.g. ``exp(x)`` for the reference data).
-        clean_t: ``(T_c,)`` times of ``clean``; defaults to ``obs_t`` (then ``t``).
+        clean_t: ``(T_c,)`` times of ``clean``: a fine grid draws a smooth curve; by default
+            ``obs_t`` when its length fits (a polyline through the data times), else ``t``.
         split_time: end of the training data; later times are marked as holdout.
         names: ``d`` channel names for the y labels.
-        time_label: x-axis label.
+        time_label: x-axis label, used as given (e.g. ``"t = x + 3"`` or ``"date"``).
         value_label: y-axis label when ``names`` is not given.
         title: figure title (above the top panel).
         n_paths_shown: how many individual sample paths to draw (``>= 0``).
         band: lower and upper quantile of the band, ``0 <= lower < upper <= 1``.
         clean_label: legend label of ``clean``.
+        time_origin: optional ISO 8601 date or datetime string (as
+            :attr:`neuralsde.data.TimeSeries.time_origin` holds it) that time 0 stands for; times
+            (``t``, ``obs_t``, ``clean_t``, ``split_time``) are then days since it and the x axis
+            shows dates (the artists' x data are then matplotlib date numbers). A time zone in
+            it is dropped: dates show its wall-clock time.
 
     Returns:
         The figure, about 7 x 4.5 inches for one channel (taller for more).
 
     Raises:
         ValueError: on shapes that do not match (the message gives both), a bad ``band``,
-            ``n_paths_shown < 0`` or ``len(names) != d``.
+            ``n_paths_shown < 0``, ``len(names) != d`` or a ``time_origin`` that is not ISO 8601.
     """
     t, samples = _check_samples(t, samples)
     d = samples.shape[2]
     lo_q, hi_q, names = _check_options(band, n_paths_shown, names, d)
     observed, obs_t, clean, clean_t = _check_data(t, d, observed, obs_t, clean, clean_t)
+    to_x = _time_to_x(time_origin)
 
-    fig = Figure(figsize=(7.0, 1.2 + 3.3 * d), layout="tight")
+    fig = Figure(figsize=(7.0, 1.2 + 3.3 * d), layout="constrained")
     axes = fig.subplots(d, 1, sharex=True, squeeze=False)[:, 0]
     band_label = f"{_percent(lo_q)}–{_percent(hi_q)} % band"
 
     for i, ax in enumerate(axes):
-        _draw_samples(ax, t, samples[:, :, i], lo_q, hi_q, n_paths_shown, band_label)
+        _draw_samples(ax, to_x(t), samples[:, :, i], lo_q, hi_q, n_paths_shown, band_label)
         if clean is not None:
-            ax.plot(clean_t, clean[:, i], color=_CLEAN_COLOR, linestyle="--", linewidth=1.4,
-                    zorder=4, label=clean_label, gid="clean")
+            ax.plot(to_x(clean_t), clean[:, i], color=_CLEAN_COLOR, linestyle="--",
+                    linewidth=1.4, zorder=4, label=clean_label, gid="clean")
         if observed is not None:
-            _draw_observed(ax, obs_t, observed[:, :, i])
+            _draw_observed(ax, to_x(obs_t), observed[:, :, i])
         ax.set_ylabel(_channel_label(i, d, names, value_label))
         ax.grid(True, alpha=0.25, linewidth=0.6)
 
     if split_time is not None:
-        _mark_split(axes, float(split_time))
+        _mark_split(axes, float(to_x(float(split_time))))
+    if time_origin is not None:
+        _date_axis(axes[-1])
 
     axes[-1].set_xlabel(time_label)
     if title:
-        axes[0].set_title(title)
-    _legend(axes[0])
+        fig.suptitle(title)
+    _legend_above(axes[0])
     return fig
 
 
