@@ -261,14 +261,21 @@ def _write_figures(folder: Path, sampled: _Sampled, series: TimeSeries, n_train:
     reference = series.source.startswith("reference")
     title = (("Neural ODE" if settings["model"] == "ode" else "Neural SDE") + " fit"
              + (" (blog configuration)" if settings["blog"] else "")
-             + f": path-mean MSE {sampled.scores['path_mean_mse']:.3g}"
-             + (f", holdout CRPS {sampled.holdout['holdout_crps']:.3g}" if has_holdout else ""))
+             + f": path-mean MSE {sampled.scores['path_mean_mse']:.3g}")
+    if has_holdout:
+        title += (f"; holdout CRPS {sampled.holdout['holdout_crps']:.3g} (random walk "
+                  f"{sampled.holdout['baseline_holdout_crps']:.3g}, climatology "
+                  f"{sampled.holdout['climatology_holdout_crps']:.3g})")
+    clean, clean_t = (series.clean.numpy() if series.clean is not None else None), None
+    if reference:  # the noise-free function itself, on the figure's fine grid: exp(t - 3)
+        clean_t = sampled.fine_t
+        clean = np.exp(clean_t - 3.0)[:, None]
     fig = plot_fit(sampled.fine_t, sampled.fine_samples, observed=sampled.arrays["observed"],
-                   obs_t=series.ts.numpy(),
-                   clean=series.clean.numpy() if series.clean is not None else None,
+                   obs_t=series.ts.numpy(), clean=clean, clean_t=clean_t,
                    clean_label="exp(x), noise-free" if reference else "noise-free curve",
                    split_time=float(series.ts[n_train - 1]) if has_holdout else None,
-                   names=series.names, time_label=series.time_name, title=title)
+                   names=series.names, time_label="t = x + 3" if reference else series.time_name,
+                   time_origin=series.time_origin, title=title)
     save(fig, folder / "fit.png")
     if not rows:
         return
