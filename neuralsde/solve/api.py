@@ -16,7 +16,7 @@ import torch
 import torchsde
 from torch.utils.checkpoint import checkpoint
 
-from .sri import TABLEAUS, Noise, get_tableau, sri_step
+from ..sri import TABLEAUS, Noise, get_tableau, sri_step
 
 METHODS = ("sri", "srk", "euler", "milstein")
 GRADIENTS = ("backprop", "adjoint")
@@ -269,7 +269,7 @@ def solve(model, y0: torch.Tensor, ts, config: SolveConfig | None = None, *,
         if shard is not None:
             raise ValueError("shard is not supported for an ODE model (is_ode=True): its solve is "
                              "deterministic, so every path is the same; expected shard=None.")
-        from .ode import solve_ode
+        from ..ode import solve_ode
 
         return solve_ode(model, y0, ts, config, return_stats=return_stats)
     ts_list = _check_inputs(model, y0, ts)
