@@ -3,6 +3,12 @@
 ``neuralsde.solve`` is this package, and calling it calls :func:`solve`: ``neuralsde.solve(model,
 y0, ts)``, ``from neuralsde import solve`` and ``from neuralsde.solve import solve`` all solve,
 while ``import neuralsde.solve as m`` still gives the package and its names.
+
+Modules, leaves first: :mod:`.config` (configuration, statistics, errors, input checks),
+:mod:`.grid` (the fixed-step landing grid), :mod:`.brownian` (seeds and noise),
+:mod:`.controller` (adaptive step sizes), :mod:`.sri_fixed` and :mod:`.sri_adaptive` (our SRI),
+:mod:`.torchsde_backend` (torchsde's solvers), and
+:mod:`.api` (:func:`solve` and its table of backends).
 """
 
 from __future__ import annotations
@@ -10,8 +16,9 @@ from __future__ import annotations
 import sys
 import types
 
-from .api import _WARNED as _WARNED  # the warn-once memory, which tests reset
-from .api import (
+from .api import BACKENDS, solve
+from .brownian import brownian_interval, seed_to_entropy
+from .config import (
     GRADIENTS,
     METHODS,
     MaxStepsError,
@@ -19,15 +26,13 @@ from .api import (
     SolveConfig,
     SolverError,
     SolveStats,
-    brownian_interval,
     check_state_and_times,
-    seed_to_entropy,
-    solve,
 )
+from .torchsde_backend import _WARNED as _WARNED  # the warn-once memory, which tests reset
 
-__all__ = ["GRADIENTS", "METHODS", "MaxStepsError", "NonFiniteStateError", "SolveConfig",
-           "SolveStats", "SolverError", "brownian_interval", "check_state_and_times",
-           "seed_to_entropy", "solve"]
+__all__ = ["BACKENDS", "GRADIENTS", "METHODS", "MaxStepsError", "NonFiniteStateError",
+           "SolveConfig", "SolveStats", "SolverError", "brownian_interval",
+           "check_state_and_times", "seed_to_entropy", "solve"]
 
 
 class _CallableModule(types.ModuleType):
@@ -38,5 +43,5 @@ class _CallableModule(types.ModuleType):
         return solve(*args, **kwargs)
 
 
-# Module objects may change their class to a ModuleType subclass (Python >= 3.5).
+# A module may change its class to a subclass of ModuleType (Python >= 3.5): here, to be callable.
 sys.modules[__name__].__class__ = _CallableModule
