@@ -7,7 +7,7 @@ while ``import neuralsde.solve as m`` still gives the package and its names.
 Modules, leaves first: :mod:`.config` (configuration, statistics, errors, input checks),
 :mod:`.grid` (the fixed-step landing grid), :mod:`.brownian` (seeds and noise),
 :mod:`.controller` (adaptive step sizes), :mod:`.sri_fixed` and :mod:`.sri_adaptive` (our SRI),
-:mod:`.torchsde_backend` (torchsde's solvers), and
+:mod:`.torchsde_backend` and :mod:`.torchdiffeq_backend` (the libraries' solvers), and
 :mod:`.api` (:func:`solve` and its table of backends).
 """
 
@@ -28,11 +28,12 @@ from .config import (
     SolveStats,
     check_state_and_times,
 )
+from .torchdiffeq_backend import solve_ode
 from .torchsde_backend import _WARNED as _WARNED  # the warn-once memory, which tests reset
 
 __all__ = ["BACKENDS", "GRADIENTS", "METHODS", "MaxStepsError", "NonFiniteStateError",
            "SolveConfig", "SolveStats", "SolverError", "brownian_interval",
-           "check_state_and_times", "seed_to_entropy", "solve"]
+           "check_state_and_times", "seed_to_entropy", "solve", "solve_ode"]
 
 
 class _CallableModule(types.ModuleType):

@@ -6,7 +6,7 @@ with all Brownian increments drawn at once (:mod:`.sri_fixed`), or adaptive with
 error estimate and a PI controller (:mod:`.sri_adaptive`). ``"srk"``, ``"euler"`` and
 ``"milstein"``, and every method under the adjoint, run through torchsde
 (:mod:`.torchsde_backend`). A model with ``is_ode = True`` goes to torchdiffeq
-(:func:`neuralsde.ode.solve_ode`).
+(:mod:`.torchdiffeq_backend`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .brownian import brownian_interval
 from .config import SolveConfig, check_sde_model, check_state_and_times, resolve_config
 from .sri_adaptive import solve_sri_adaptive
 from .sri_fixed import solve_sri_fixed
+from .torchdiffeq_backend import solve_ode
 from .torchsde_backend import solve_torchsde
 
 #: A backend: ``backend(model, y0, ts, config, *, seed, bm, shard) -> (ys, stats)``, with the
@@ -84,8 +85,6 @@ def _ode(model, y0, ts, config, *, seed, bm, shard):
     if shard is not None:
         raise ValueError("shard is not supported for an ODE model (is_ode=True): its solve is "
                          "deterministic, so every path is the same; expected shard=None.")
-    from ..ode import solve_ode
-
     return solve_ode(model, y0, ts, config, return_stats=True)
 
 
