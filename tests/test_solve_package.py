@@ -1,5 +1,6 @@
 """The solver package's structure: the callable ``neuralsde.solve`` package, the table of backends,
-the shared landing grid, the layering of its modules and the validators' messages."""
+the shared landing grid, the layering of its modules, and torchdiffeq failures detected by our own
+checks rather than by reading torchdiffeq's assertion messages."""
 
 import ast
 import importlib
@@ -12,11 +13,13 @@ from pathlib import Path
 import pytest
 import torch
 from problems import tiny_model
+from torch import nn
 
 import neuralsde
-from neuralsde import SolveConfig
+from neuralsde import NeuralODE, NonFiniteStateError, SolveConfig, SolverError
 from neuralsde.solve import api
 from neuralsde.solve.grid import fixed_steps, landing_grid, step_count
+from neuralsde.solve.torchdiffeq_backend import _CountedAdaptive
 
 SOLVE_DIR = Path(neuralsde.__file__).parent / "solve"
 CONFIG = SolveConfig(adaptive=False, dt=0.1)
@@ -185,6 +188,62 @@ def test_importing_neuralsde_does_not_import_torchdiffeq():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(neuralsde.__file__).parents[1], check=True)
     assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------------------------------
+# torchdiffeq failures, detected by our checks
+
+
+class _Stiff:
+    """``dy/dt = -1e9 y``: dopri5 needs steps of ~3e-9, below the resolution of t near 1e9."""
+
+    is_ode = True
+
+    def f(self, t, y):
+        return -1e9 * y
+
+
+class _Square(nn.Module):
+    def forward(self, y):
+        return y * y
+
+
+def test_dopri5_non_finite_state_is_our_error_with_the_time():
+    # dy/dt = y^2 from y0 = 1 reaches infinity at t = 1
+    with pytest.raises(NonFiniteStateError,
+                       match=r"^the state became non-finite by t=1\.0\d* \(torchdiffeq dopri5\)\.$"
+                       ) as info:
+        neuralsde.solve(NeuralODE(_Square()), torch.ones(1, 1), [0.0, 2.0])
+    # raised by our check, not translated from one of torchdiffeq's assertions
+    assert info.value.__context__ is None
+
+
+def test_dopri5_step_underflow_is_a_solver_error():
+    with pytest.raises(SolverError) as info:
+        neuralsde.solve(_Stiff(), torch.ones(1, 1, dtype=torch.float64), [1e9, 1e9 + 1],
+                        SolveConfig(dt_min=1e-12))
+    assert type(info.value) is SolverError and info.value.__context__ is None
+    assert str(info.value) == ("the step size underflowed at t=1e+09 (torchdiffeq dopri5: "
+                               "underflow in dt 1e-09); loosen rtol/atol or raise dt_min.")
+
+
+def _counted():
+    return _CountedAdaptive(_Ode(), (1, 1), max_steps=10, dt_min=1e-6)
+
+
+def test_step_callback_checks_the_state_and_the_step():
+    t0 = torch.tensor(1e9, dtype=torch.float64)
+    y = torch.ones(1, 1, dtype=torch.float64)
+    counted = _counted()
+    counted.callback_step(t0, y, torch.tensor(1e-3, dtype=torch.float64))  # advances: fine
+    with pytest.raises(NonFiniteStateError, match=r"by t=1e\+09 \(torchdiffeq dopri5\)"):
+        counted.callback_step(t0, y * math.inf, torch.tensor(1e-3, dtype=torch.float64))
+    with pytest.raises(NonFiniteStateError):  # a NaN step size comes from a NaN error estimate
+        counted.callback_step(t0, y, torch.tensor(math.nan, dtype=torch.float64))
+    with pytest.raises(SolverError, match=r"underflow in dt 1e-09\)") as info:
+        counted.callback_step(t0, y, torch.tensor(1e-9, dtype=torch.float64))
+    assert type(info.value) is SolverError
+    assert counted.attempts == 4
 
 
 # ------------------------------------------------------------------------------------------

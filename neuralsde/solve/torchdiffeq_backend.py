@@ -74,7 +74,8 @@ class _Counted(nn.Module):
 
 class _CountedAdaptive(_Counted):
     """:class:`_Counted` for dopri5: also sorts the attempts into accepted, rejected and forced
-    (accepted at ``dt_min`` without an error check)."""
+    (accepted at ``dt_min`` without an error check), and checks each attempt's start before
+    torchdiffeq takes it."""
 
     def __init__(self, model, shape, max_steps: int, dt_min: float):
         super().__init__(model, shape, max_steps)
@@ -82,6 +83,28 @@ class _CountedAdaptive(_Counted):
         self.accepted = 0
         self.rejected = 0
         self.forced = 0
+
+    def callback_step(self, t0, y0, dt):
+        """:meth:`_Counted.callback_step`, then the checks of the attempt's start.
+
+        Raises:
+            MaxStepsError: see :meth:`_Counted.callback_step`.
+            NonFiniteStateError: the state ``y0`` is NaN or infinite, or the step size is NaN.
+            SolverError: the step size underflowed: ``t0 + dt`` rounds to ``t0``.
+        """
+        super().callback_step(t0, y0, dt)
+        if not bool(t0 + dt > t0):  # the step would not advance the time
+            if math.isnan(_float(dt)):
+                raise self._non_finite()
+            raise SolverError(f"the step size underflowed at t={self.t_last:g} (torchdiffeq "
+                              f"{ADAPTIVE_METHOD}: underflow in dt {_float(dt)}); loosen "
+                              "rtol/atol or raise dt_min.")
+        if not bool(torch.isfinite(y0).all()):
+            raise self._non_finite()
+
+    def _non_finite(self) -> NonFiniteStateError:
+        return NonFiniteStateError(f"the state became non-finite by t={self.t_last:g} "
+                                   f"(torchdiffeq {ADAPTIVE_METHOD}).")
 
     def callback_accept_step(self, t0, y0, dt):
         """Called by torchdiffeq after an accepted step."""
@@ -151,22 +174,11 @@ def solve_ode(model, y0: torch.Tensor, ts, config=None, *, return_stats: bool = 
         check_adjoint_model(model)
     func, method, options = _solver(model, y0, config)
     kwargs = dict(rtol=config.rtol, atol=config.atol, method=method, options=options)
-    try:
-        if adjoint:
-            ys = torchdiffeq.odeint_adjoint(func, y0, ts_t,
-                                            adjoint_params=tuple(model.parameters()), **kwargs)
-        else:
-            ys = torchdiffeq.odeint(func, y0, ts_t, **kwargs)
-    except AssertionError as err:  # torchdiffeq reports a failed solve by assertions
-        message = str(err)
-        if message.startswith("non-finite values in state") or (
-                message.startswith("underflow in dt") and "nan" in message):
-            raise NonFiniteStateError(f"the state became non-finite by t={func.t_last:g} "
-                                      f"(torchdiffeq {method}).") from None
-        if message.startswith("underflow in dt"):
-            raise SolverError(f"the step size underflowed at t={func.t_last:g} (torchdiffeq "
-                              f"{method}: {message}); loosen rtol/atol or raise dt_min.") from None
-        raise
+    if adjoint:
+        ys = torchdiffeq.odeint_adjoint(func, y0, ts_t, adjoint_params=tuple(model.parameters()),
+                                        **kwargs)
+    else:
+        ys = torchdiffeq.odeint(func, y0, ts_t, **kwargs)
     check_outputs_finite(ys, ts_cpu.tolist())  # ys is (T, batch, d)
     if not return_stats:
         return ys
