@@ -89,11 +89,13 @@ def _ode(model, y0, ts, config, *, seed, bm, shard):
 
 
 def _torchsde(model, y0, ts, config, *, seed, bm, shard):
+    """torchsde's methods, and every method under the adjoint."""
     ts_list = _sde_inputs(model, y0, ts, config, shard)
     return solve_torchsde(model, y0, ts_list, config, _path(bm, ts_list, y0, config, seed, shard))
 
 
 def _sri_adaptive(model, y0, ts, config, *, seed, bm, shard):
+    """Our adaptive SRI, on ``bm`` or on a Brownian interval seeded with ``seed``."""
     ts_list = _sde_inputs(model, y0, ts, config, shard)
     return solve_sri_adaptive(model, y0, ts_list, config,
                               _path(bm, ts_list, y0, config, seed, shard), shard)

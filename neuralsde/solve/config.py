@@ -77,6 +77,7 @@ class SolveConfig:
     checkpoint_every: int | None = None
 
     def __post_init__(self):
+        """Check every field (see Raises)."""
         self._check_choices()
         check_positive("dt", self.dt, allow_none=True)
         check_positive("rtol", self.rtol)

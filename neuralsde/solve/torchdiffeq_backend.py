@@ -30,6 +30,7 @@ FIXED_METHOD = "rk4"
 
 
 def _float(x) -> float:
+    """``x`` (a number or a one-element tensor) as a Python float."""
     return float(x.detach()) if torch.is_tensor(x) else float(x)
 
 
@@ -103,6 +104,7 @@ class _CountedAdaptive(_Counted):
             raise self._non_finite()
 
     def _non_finite(self) -> NonFiniteStateError:
+        """The error for a state that is no longer finite at the attempt's start."""
         return NonFiniteStateError(f"the state became non-finite by t={self.t_last:g} "
                                    f"(torchdiffeq {ADAPTIVE_METHOD}).")
 
