@@ -2,6 +2,10 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+# ``solve`` is the package neuralsde.solve, not the function: calling the package solves (see
+# neuralsde/solve/__init__.py), so ``from neuralsde import solve; solve(model, y0, ts)`` works and
+# ``import neuralsde.solve as m`` still gives the package.
+from . import solve
 from .nets import CubicFeatures, mlp, reference_diffusion, reference_drift
 from .ode import NeuralODE
 from .sde import NeuralDSDE, build_model
@@ -12,7 +16,6 @@ from .solve import (
     SolverError,
     SolveStats,
     brownian_interval,
-    solve,
 )
 
 try:
