@@ -15,7 +15,8 @@ from .. import __version__, build_model, distributed
 from ..data import Scaling, TimeSeries
 from ..solve import SolveConfig
 from ..train import TrainConfig, fit, load_checkpoint
-from .artifacts import write_artifacts, write_json
+from .artifacts import write_artifacts
+from .json_file import write_json
 from .objectives import check_objective, default_state_dim, make_objective, model_spec
 from .settings import DEFAULTS, build_parser, check_world, configs, device, load_series, resolve
 
