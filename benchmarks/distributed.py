@@ -51,7 +51,8 @@ def write_panel(path: Path, groups: int, points: int, seed: int = 0) -> None:
 
 
 def run(panel: Path, out: Path, paths: int, procs: int, iters: int) -> dict:
-    argv = ["--data", str(panel), "--group-column", "id", "--loss", "moments", "--paths",
+    argv = ["--data", str(panel), "--objective", "start", "--group-column", "id", "--loss",
+            "moments", "--paths",
             str(paths), "--iters", str(iters), "--no-curriculum", "--dt", "0.5", "--threads", "1",
             "--state-dim", "1", "--samples", "10", "--quiet", "--out", str(out)]
     if procs == 1:

@@ -13,7 +13,8 @@ from neuralsde.fit import BLOG, DEFAULTS, METRICS_KEYS, build_parser, main, reso
 from neuralsde.solve import SolveConfig
 from neuralsde.train import load_model, sample
 
-TINY = ["--iters", "6", "--stage-iters", "2", "--paths", "3", "--samples", "11", "--quiet"]
+TINY = ["--iters", "6", "--stage-iters", "2", "--paths", "3", "--samples", "11", "--quiet",
+        "--objective", "start"]
 
 
 @pytest.fixture(scope="module")

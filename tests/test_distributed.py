@@ -72,7 +72,8 @@ def _losses(folder):
 def test_torchrun_two_processes_match_one_process(tmp_path, solver):
     data = tmp_path / "panel.csv"
     _panel(data)
-    common = ["--data", str(data), "--group-column", "id", "--loss", "moments", "--paths", "7",
+    common = ["--data", str(data), "--objective", "start", "--group-column", "id", "--loss",
+              "moments", "--paths", "7",
               "--iters", "12", "--stage-iters", "2", "--samples", "4", "--dtype", "float64",
               "--quiet", *solver]
     single, runs = tmp_path / "single", tmp_path / "runs"
