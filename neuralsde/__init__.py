@@ -1,4 +1,25 @@
-"""neuralsde: fit neural stochastic differential equations to time series."""
+"""neuralsde: fit neural stochastic differential equations to time series.
+
+The pipeline, in the order data flows through it (each a package or module of its own):
+
+1. :mod:`neuralsde.data` -- a :class:`~neuralsde.data.TimeSeries` from a CSV file or the built-in
+   reference data, and the :class:`~neuralsde.data.Scaling` that normalises it for training;
+2. :mod:`neuralsde.sde` and :mod:`neuralsde.nets` -- the model: drift and diffusion networks
+   (:class:`NeuralDSDE`, :func:`build_model`; :class:`NeuralODE` in :mod:`neuralsde.ode`);
+3. :mod:`neuralsde.solve` -- :func:`solve` and :class:`SolveConfig`: our SRI solver, torchsde and
+   torchdiffeq behind one call;
+4. :mod:`neuralsde.losses` and :mod:`neuralsde.scores` -- how simulated paths meet data (squared
+   errors, moments; the proper scoring rules CRPS and energy score);
+5. :mod:`neuralsde.train` -- objectives (from the start with a curriculum, windows, transitions)
+   and the training loop, checkpoints, sampling and model files;
+6. :mod:`neuralsde.metrics` and :mod:`neuralsde.plotting` -- forecast scores, baselines, figures;
+7. :mod:`neuralsde.fit` -- the command line, ``python -m neuralsde.fit``, which runs all of it and
+   writes a run folder.
+
+Below them all, :mod:`neuralsde._checks` holds the shared argument checks and atomic writes;
+:mod:`neuralsde.curriculum`, :mod:`neuralsde.distributed` and :mod:`neuralsde.machine` serve
+training, torchrun and benchmarks.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
