@@ -15,6 +15,7 @@ import torch
 
 import neuralsde.data._csv_scan as csv_scan
 from neuralsde.data import load_csv
+from neuralsde.data.csv_file import csv_progress_bar
 
 
 def write(tmp_path: Path, content: str | bytes, name: str = "series.csv") -> Path:
@@ -73,6 +74,24 @@ def test_progress_reaches_the_end_on_a_file_that_fails_after_reading(tmp_path):
     with pytest.raises(ValueError, match="duplicate time"):
         load_csv(path, progress=lambda done, total: calls.append((done, total)))
     assert calls[0] == (0, path.stat().st_size) and calls[-1][0] == path.stat().st_size
+
+
+def test_progress_bar_is_drawn_only_on_a_terminal(tmp_path):
+    path = write(tmp_path, "t,y\n0,1\n1,2\n")
+    progress, close = csv_progress_bar(path)  # pytest's stderr is not a terminal
+    assert progress is None
+    close()
+
+
+def test_progress_bar_draws_on_stderr(tmp_path, capsys):
+    path = write(tmp_path, "t,y\n" + "".join(f"{k},1\n" for k in range(100)))
+    progress, close = csv_progress_bar(path, enabled=True)
+    try:
+        series = load_csv(path, progress=progress)
+    finally:
+        close()
+    assert series.n_points == 100
+    assert "reading series.csv" in capsys.readouterr().err
 
 
 def test_progress_must_be_callable(tmp_path):

@@ -1,6 +1,7 @@
 """A CSV file read as a stream of records, for :func:`~neuralsde.data.load_csv`: the header as a
 :class:`Table` (column lookup by name, errors that start with the path), the data rows in chunks
-(:class:`CsvSource`), single rows read again by position for messages (:meth:`Table.rows_at`).
+(:class:`CsvSource`), single rows read again by position for messages (:meth:`Table.rows_at`),
+and a progress bar for the reading (:func:`csv_progress_bar`).
 
 Nothing here knows about times or values; :mod:`neuralsde.data.csv_file` gives the columns their
 meaning.
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-__all__ = ["CsvSource", "Progress", "Table", "file_error", "is_blank"]
+__all__ = ["CsvSource", "Progress", "Table", "csv_progress_bar", "file_error", "is_blank"]
 
 #: ``progress(bytes_read, total_bytes)``: how far :class:`CsvSource` has read the file.
 Progress = Callable[[int, int], None]
@@ -229,3 +231,41 @@ class CsvSource:
         for _ in self.chunks(65536):
             pass
 
+
+def csv_progress_bar(path: str | os.PathLike, *, enabled: bool | None = None
+                     ) -> tuple[Progress | None, Callable[[], None]]:
+    """A progress bar (``tqdm``, on stderr, in bytes) for the ``progress`` argument of
+    :func:`~neuralsde.data.load_csv`.
+
+    Example::
+
+        progress, close = csv_progress_bar(path)
+        try:
+            series = load_csv(path, progress=progress)
+        finally:
+            close()
+
+    Args:
+        path: the CSV file, for the bar's label and size.
+        enabled: whether to draw the bar; default only when stderr is a terminal.
+
+    Returns:
+        ``(progress, close)``: the callable to pass as ``progress`` (None when the bar is not
+        drawn) and a function that removes the bar (call it when loading ends, also on error).
+    """
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None, lambda: None
+    from tqdm import tqdm  # only here: the rest of the package does not need it
+
+    size = os.path.getsize(path) if os.path.isfile(path) else None
+    bar = tqdm(total=size, desc=f"reading {Path(path).name}", unit="B", unit_scale=True,
+               unit_divisor=1024, leave=False, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    return progress, bar.close

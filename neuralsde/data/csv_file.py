@@ -1,5 +1,6 @@
 """Reading a time series from a CSV file, in wide format (one column per channel) or in
-long/panel format (a group column, one sample path per group): :func:`load_csv`.
+long/panel format (a group column, one sample path per group): :func:`load_csv`, and a progress
+bar for it, :func:`csv_progress_bar`.
 
 :func:`load_csv` reads the file once, front to back (:class:`~neuralsde.data._csv_table.CsvSource`:
 the header, then chunks of rows), parsing each cell once into compact arrays
@@ -33,10 +34,10 @@ from ._csv_scan import (
     first_disorder,
     scan_rows,
 )
-from ._csv_table import CsvSource, Progress, Table, file_error
+from ._csv_table import CsvSource, Progress, Table, csv_progress_bar, file_error
 from .series import TimeSeries
 
-__all__ = ["MISSING_TOKENS", "load_csv"]
+__all__ = ["MISSING_TOKENS", "csv_progress_bar", "load_csv"]
 
 
 def load_csv(path: str | os.PathLike, *, time_column: str | None = None,
@@ -72,7 +73,7 @@ def load_csv(path: str | os.PathLike, *, time_column: str | None = None,
             none, the whole file is one path (group ``"0"``).
         progress: called as ``progress(bytes_read, total_bytes)`` with 0 at the start, after
             each chunk of 16,384 rows (strictly increasing) and with ``total_bytes`` at the end
-            (not after a reading error); default None, no reports.
+            (not after a reading error); default None, no reports. See :func:`csv_progress_bar`.
 
     Returns:
         A :class:`TimeSeries` with ``ts`` (T,), ``ys`` and ``mask`` (T, P, d), ``names`` the value
