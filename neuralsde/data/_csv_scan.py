@@ -7,7 +7,8 @@ dates through ``datetime.fromisoformat`` as integer microseconds, group labels i
 integers. It raises nothing about the contents: it records where the first missing, unparsable
 or non-finite cell of each column is (positions of data rows, counted from 0 in file order), so
 that :mod:`neuralsde.data.csv_file` can raise the errors in the order of its rules and read the
-offending rows again for the messages.
+offending rows again for the messages. The cyclic garbage collector pauses while it reads (the
+millions of short-lived lists it makes hold no cycles; a collection would scan every object).
 """
 
 from __future__ import annotations
@@ -97,8 +98,9 @@ class NumberColumn:
     def add(self, cells: Sequence[str], offset: int) -> None:
         """Parse the ``cells`` (as read, or stripped) of the rows at positions ``offset, ...``.
 
-        ``float`` ignores the whitespace around a number that ``str.strip`` removes, so only the
-        cells that are not finite numbers need stripping: those :meth:`_check_cells` reads.
+        Where ``float`` reads a cell as read, it reads the stripped cell the same (it ignores the
+        whitespace around a number); so only the other cells, those :meth:`_check_cells` reads,
+        need stripping. A chunk with a cell ``float`` rejects is read cell by cell.
         """
         if self.stop_at_not_number and self.first_not_number is not None:
             return

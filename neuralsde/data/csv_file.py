@@ -115,7 +115,7 @@ def load_csv(path: str | os.PathLike, *, time_column: str | None = None,
     names = _value_columns(table, keys, columns, scan.values)
     grid, ys = _assemble(table, names, scan.values, times.values, ids, len(groups))
     ys_t = torch.from_numpy(ys)  # (T, P, d)
-    return TimeSeries(ts=torch.from_numpy(grid), ys=ys_t, mask=~torch.isnan(ys_t),
+    return TimeSeries(ts=torch.from_numpy(grid), ys=ys_t, mask=torch.isnan(ys_t).logical_not_(),
                       names=tuple(names), time_name=keys.time_column, time_origin=times.origin,
                       groups=groups, source=where)
 
