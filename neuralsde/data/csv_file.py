@@ -1,56 +1,48 @@
 """Reading a time series from a CSV file, in wide format (one column per channel) or in
-long/panel format (a group column, one sample path per group): :func:`load_csv`.
+long/panel format (a group column, one sample path per group): :func:`load_csv`, and a progress
+bar for it, :func:`csv_progress_bar`.
 
-:func:`load_csv` runs these steps in order, each raising ValueError that starts with the path:
+:func:`load_csv` reads the file once, front to back (:class:`~neuralsde.data._csv_table.CsvSource`:
+the header, then chunks of rows), parsing each cell once into compact arrays
+(:func:`~neuralsde.data._csv_scan.scan_rows`), then checks the rules in these steps, each raising
+ValueError that starts with the path; a message that quotes a row reads that row again:
 
-1. :func:`~neuralsde.data._csv_table.read_table`: the file's non-blank rows and its header;
-2. :func:`_key_columns`: find the time and group columns; then check every row's length;
+1. the header and :func:`_key_columns`: find the time and group columns;
+2. :func:`_check_rows`: there are data rows, each with as many cells as the header;
 3. :func:`_parse_times`: every row's time, as numbers or as days since the earliest ISO date;
-4. :func:`_group_rows`: each row's group label, times strictly increasing within each group;
+4. :func:`_group_rows`: group labels present, times strictly increasing within each group;
 5. :func:`_value_columns`: the value columns, given or every numeric one;
 6. :func:`_assemble`: the grid (the union of all times) and the values of shape ``(T, P, d)``.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from ._csv_table import Table, read_table
+from ._csv_scan import (
+    MISSING_TOKENS,
+    GroupColumn,
+    IsoColumn,
+    NumberColumn,
+    Scan,
+    first_disorder,
+    scan_rows,
+)
+from ._csv_table import CsvSource, Progress, Table, csv_progress_bar, file_error
 from .series import TimeSeries
 
-__all__ = ["MISSING_TOKENS", "load_csv"]
-
-#: Cell contents (compared after stripping whitespace, case-insensitively) read as a missing value.
-MISSING_TOKENS = ("", "nan", "na", "n/a", "null")
-
-
-def _is_missing(cell: str) -> bool:
-    """Whether a cell is a missing observation (empty or one of ``MISSING_TOKENS``, any case)."""
-    return cell.strip().lower() in MISSING_TOKENS
-
-
-def _parse_iso(cell: str) -> datetime:
-    """An ISO 8601 date or datetime, also with a trailing ``Z`` for UTC.
-
-    Raises:
-        ValueError: if ``cell`` is not ISO 8601 as ``datetime.fromisoformat`` reads it.
-    """
-    text = cell.strip()
-    if text.endswith(("Z", "z")):  # datetime.fromisoformat accepts "Z" only from Python 3.11
-        text = text[:-1] + "+00:00"
-    return datetime.fromisoformat(text)
+__all__ = ["MISSING_TOKENS", "csv_progress_bar", "load_csv"]
 
 
 def load_csv(path: str | os.PathLike, *, time_column: str | None = None,
-             columns: Sequence[str] | None = None, group_column: str | None = None) -> TimeSeries:
+             columns: Sequence[str] | None = None, group_column: str | None = None,
+             progress: Progress | None = None) -> TimeSeries:
     """Read a time series from a CSV file with a header row.
 
     Wide format: one row per time, one column per channel. Long/panel format (``group_column``
@@ -79,6 +71,9 @@ def load_csv(path: str | os.PathLike, *, time_column: str | None = None,
             Each must have at least one value, and all its values must be finite numbers.
         group_column: name of the column that labels sample paths (long/panel format); default
             none, the whole file is one path (group ``"0"``).
+        progress: called as ``progress(bytes_read, total_bytes)`` with 0 at the start, after
+            each chunk of 16,384 rows (strictly increasing) and with ``total_bytes`` at the end
+            (not after a reading error); default None, no reports. See :func:`csv_progress_bar`.
 
     Returns:
         A :class:`TimeSeries` with ``ts`` (T,), ``ys`` and ``mask`` (T, P, d), ``names`` the value
@@ -93,18 +88,34 @@ def load_csv(path: str | os.PathLike, *, time_column: str | None = None,
             time/value/group column, a row with the wrong number of cells, a value that is not a
             finite number, a missing or unparsable time, times not strictly increasing (unsorted or
             duplicate) within a series, fewer than 2 time points in a series, no numeric value
-            column.
+            column, a ``progress`` that is not callable. Of several problems, the one named comes
+            first in this order: reading (not UTF-8, not CSV) anywhere in the file; the header;
+            ``time_column`` and ``group_column``; no data rows, then a row of the wrong length;
+            a missing time, then one that does not parse, then mixed time zones; a missing group
+            label or times out of order, whichever row comes first, then a series too short;
+            ``columns`` or no numeric column; then each value column in turn, its first bad value
+            before having no values. Within one kind, the first row in file order wins.
     """
     where = str(path)
-    table = read_table(Path(path), where)
-    keys = _key_columns(table, time_column, group_column)
-    table.check_row_lengths()
-    times = _parse_times(table, keys)
-    labels, groups = _group_rows(table, keys, times)
-    names = _value_columns(table, keys, columns)
-    grid, ys = _assemble(table, names, times.values, labels, groups)  # (T,), (T, P, d)
-    ys_t = torch.from_numpy(ys)
-    return TimeSeries(ts=torch.tensor(grid, dtype=torch.float64), ys=ys_t, mask=~torch.isnan(ys_t),
+    if progress is not None and not callable(progress):
+        raise file_error(where, f"progress={progress!r} is not supported; expected a callable "
+                                "progress(bytes_read, total_bytes) or None.")
+    with CsvSource(Path(path), where, progress) as source:
+        table = source.read_header()
+        try:
+            keys = _key_columns(table, time_column, group_column)
+        except ValueError:
+            source.drain()  # an error of reading later in the file comes first
+            raise
+        scan = scan_rows(source, len(table.header), keys.time_i, keys.group_i,
+                         _columns_to_read(table, keys, columns))
+    _check_rows(table, scan)
+    times = _parse_times(table, keys, scan.times)
+    ids, groups = _group_rows(table, keys, scan.groups, times.values)
+    names = _value_columns(table, keys, columns, scan.values)
+    grid, ys = _assemble(table, names, scan.values, times.values, ids, len(groups))
+    ys_t = torch.from_numpy(ys)  # (T, P, d)
+    return TimeSeries(ts=torch.from_numpy(grid), ys=ys_t, mask=torch.isnan(ys_t).logical_not_(),
                       names=tuple(names), time_name=keys.time_column, time_origin=times.origin,
                       groups=groups, source=where)
 
@@ -127,13 +138,11 @@ class _Times(NamedTuple):
     """Every data row's time.
 
     Attributes:
-        raw: the cells as written, stripped; used in messages.
-        values: the times as floats (days since ``origin`` for ISO dates).
+        values: the times as floats (days since ``origin`` for ISO dates), shape (rows,).
         origin: the earliest ISO date as written, or None for numeric times.
     """
 
-    raw: list[str]
-    values: list[float]
+    values: np.ndarray
     origin: str | None
 
 
@@ -155,132 +164,144 @@ def _key_columns(table: Table, time_column: str | None, group_column: str | None
     return _Keys(time_column, time_i, group_column, group_i)
 
 
-def _parse_times(table: Table, keys: _Keys) -> _Times:
-    """Read every row's time: numbers if the first row's is one, ISO dates otherwise.
+def _columns_to_read(table: Table, keys: _Keys, columns) -> list[int]:
+    """Positions of the columns that may become value columns: the given ``columns``, or every
+    column but the time and group columns; none if ``columns`` is wrong (a later error)."""
+    if columns is None:
+        return [i for i in range(len(table.header)) if i not in (keys.time_i, keys.group_i)]
+    try:
+        return [table.index[name] for name in _given_columns(table, keys, columns)]
+    except (ValueError, TypeError):
+        return []
+
+
+def _check_rows(table: Table, scan: Scan) -> None:
+    """Raise ValueError unless there is a data row and every row has one cell per column."""
+    if scan.ragged is not None:
+        line, row = table.rows_at([scan.ragged])[scan.ragged]
+        raise table.fail(f"row {line} has {len(row)} cells but the header has "
+                         f"{len(table.header)} columns ({table.available}).")
+    if scan.rows == 0:
+        raise table.fail(f"no data rows below the header (row {table.header_line}).")
+
+
+def _parse_times(table: Table, keys: _Keys, column: NumberColumn | IsoColumn) -> _Times:
+    """Every row's time: numbers if the first row's is one, ISO dates otherwise.
 
     Raises:
         ValueError: for a missing time, or one that does not parse like the first.
     """
-    raw = []
-    for line, row in table.rows:
-        cell = row[keys.time_i].strip()
-        if _is_missing(cell):
-            raise table.fail(f"row {line}: missing time in column {keys.time_column!r} (cell "
-                             f"{row[keys.time_i]!r}); every row needs a time.")
-        raw.append(cell)
+    if column.first_missing is not None:
+        line, row = table.rows_at([column.first_missing])[column.first_missing]
+        raise table.fail(f"row {line}: missing time in column {keys.time_column!r} (cell "
+                         f"{row[keys.time_i]!r}); every row needs a time.")
+    if isinstance(column, NumberColumn):
+        _check_numeric_times(table, keys, column)
+        return _Times(column.values, None)
+    return _Times(_iso_days(table, keys, column), column.origin[1])
+
+
+def _check_numeric_times(table: Table, keys: _Keys, column: NumberColumn) -> None:
+    """Raise ValueError for the first time that is not a number or not finite."""
+    bad = column.first_bad
+    if bad is None:
+        return
+    rows = table.rows_at([0, bad])
+    line, row = rows[bad]
+    cell = row[keys.time_i].strip()
     try:
-        float(raw[0])
-        numeric = True
+        float(cell)
     except ValueError:
-        numeric = False
-    if numeric:
-        return _Times(raw, _numeric_times(table, keys.time_column, raw), None)
-    values, origin = _iso_times(table, keys.time_column, raw)
-    return _Times(raw, values, origin)
+        raise table.fail(f"row {line}: time {cell!r} in column {keys.time_column!r} is not a "
+                         f"number (the first time, row {rows[0][0]}, is a number, so all "
+                         "must be).") from None
+    raise table.fail(f"row {line}: time {cell!r} in column {keys.time_column!r} is not "
+                     "finite.")
 
 
-def _numeric_times(table: Table, time_column: str, raw: list[str]) -> list[float]:
-    """The times as floats.
-
-    Raises:
-        ValueError: for a time that is not a number or not finite.
-    """
-    first_line = table.rows[0][0]
-    times = []
-    for (line, _), cell in zip(table.rows, raw):
-        try:
-            value = float(cell)
-        except ValueError:
-            raise table.fail(f"row {line}: time {cell!r} in column {time_column!r} is not a "
-                             f"number (the first time, row {first_line}, is a number, so all "
-                             "must be).") from None
-        if not math.isfinite(value):
-            raise table.fail(f"row {line}: time {cell!r} in column {time_column!r} is not "
-                             "finite.")
-        times.append(value)
-    return times
-
-
-def _iso_times(table: Table, time_column: str, raw: list[str]) -> tuple[list[float], str]:
-    """The ISO dates as float days since the earliest one, and that one as written.
+def _iso_days(table: Table, keys: _Keys, column: IsoColumn) -> np.ndarray:
+    """The ISO dates as float days since the earliest one: ``timedelta.total_seconds() / 86400``.
 
     Raises:
         ValueError: for a time that is not an ISO date, or dates with and without a time zone.
     """
-    stamps = []
-    for (line, _), cell in zip(table.rows, raw):
-        try:
-            stamps.append(_parse_iso(cell))
-        except ValueError:
-            raise table.fail(f"row {line}: time {cell!r} in column {time_column!r} is neither a "
-                             "number nor an ISO date/datetime (e.g. 2024-01-31 or "
-                             "2024-01-31T12:00:00).") from None
-    try:
-        origin_i = min(range(len(stamps)), key=stamps.__getitem__)
-        origin = stamps[origin_i]
-        times = [(stamp - origin).total_seconds() / 86400.0 for stamp in stamps]
-    except TypeError:
-        raise table.fail(f"column {time_column!r} mixes dates with and without a time zone; use "
-                         "one kind throughout.") from None
-    return times, raw[origin_i]
+    if column.first_bad is not None:
+        line, row = table.rows_at([column.first_bad])[column.first_bad]
+        raise table.fail(f"row {line}: time {row[keys.time_i].strip()!r} in column "
+                         f"{keys.time_column!r} is neither a number nor an ISO date/datetime "
+                         "(e.g. 2024-01-31 or 2024-01-31T12:00:00).")
+    if column.naive and column.aware:
+        raise table.fail(f"column {keys.time_column!r} mixes dates with and without a time zone; "
+                         "use one kind throughout.")
+    return column.days()
 
 
-def _group_rows(table: Table, keys: _Keys, times: _Times) -> tuple[list[str], tuple[str, ...]]:
-    """Label each row with its group and check the order of times within each group.
+def _group_rows(table: Table, keys: _Keys, column: GroupColumn | None, times: np.ndarray
+                ) -> tuple[np.ndarray | int, tuple[str, ...]]:
+    """Check each row's group label and the order of times within each group.
 
     Returns:
-        Each row's group label (``"0"`` for every row without a group column), and the distinct
-        labels in order of first appearance.
+        Each row's group as the position of its label in the labels (``0`` for every row without
+        a group column), and the distinct labels in order of first appearance.
 
     Raises:
         ValueError: for a missing label, a duplicate or decreasing time within a group, or a group
             with fewer than 2 rows.
     """
-    labels = []
-    last: dict[str, tuple[float, int, str]] = {}
-    counts: dict[str, int] = {}
-    for (line, row), cell, t in zip(table.rows, times.raw, times.values):
-        if keys.group_i is None:
-            label, within = "0", f"column {keys.time_column!r}"
-        else:
-            label = row[keys.group_i].strip()
-            if label == "":
-                raise table.fail(f"row {line}: missing group label in column "
-                                 f"{keys.group_column!r}.")
-            within = f"group {label!r}"
-        if label in last:
-            t_prev, line_prev, cell_prev = last[label]
-            if t == t_prev:
-                raise table.fail(f"row {line}: duplicate time {cell!r} in {within} (already at "
-                                 f"row {line_prev}); times must be strictly increasing within "
-                                 "each series.")
-            if t < t_prev:
-                raise table.fail(f"row {line}: time {cell!r} comes before {cell_prev!r} (row "
-                                 f"{line_prev}) in {within}; times must be strictly increasing "
-                                 "within each series (sort the rows by time).")
-        else:
-            counts[label] = 0
-        last[label] = (t, line, cell)
-        counts[label] += 1
-        labels.append(label)
-    for label, count in counts.items():
+    ids = None if column is None else column.ids
+    disorder = first_disorder(times, ids)
+    missing = None if column is None else column.first_missing
+    if missing is not None and (disorder is None or missing < disorder[0]):
+        line, _ = table.rows_at([missing])[missing]
+        raise table.fail(f"row {line}: missing group label in column {keys.group_column!r}.")
+    if disorder is not None:
+        _raise_disorder(table, keys, *disorder, times)
+    if column is None:
+        labels, counts = ("0",), [len(times)]
+    else:
+        labels, counts = tuple(column.labels), np.bincount(ids, minlength=len(column.labels))
+    for label, count in zip(labels, counts):
         if count < 2:
-            what = "the file" if keys.group_i is None else f"group {label!r}"
+            what = "the file" if column is None else f"group {label!r}"
             raise table.fail(f"{what} has {count} time point; a series needs at least 2 time "
                              "points.")
-    return labels, tuple(counts)  # insertion order = order of first appearance
+    return (0 if ids is None else ids), labels  # labels: in order of first appearance
 
 
-def _value_columns(table: Table, keys: _Keys, columns: Sequence[str] | None) -> list[str]:
+def _raise_disorder(table: Table, keys: _Keys, now: int, before: int, times: np.ndarray) -> None:
+    """Raise the ValueError for the row at ``now``, whose time is not after that at ``before``."""
+    rows = table.rows_at([now, before])
+    (line, row), (line_prev, row_prev) = rows[now], rows[before]
+    cell, cell_prev = row[keys.time_i].strip(), row_prev[keys.time_i].strip()
+    if keys.group_i is None:
+        within = f"column {keys.time_column!r}"
+    else:
+        within = f"group {row[keys.group_i].strip()!r}"
+    if times[now] == times[before]:
+        raise table.fail(f"row {line}: duplicate time {cell!r} in {within} (already at "
+                         f"row {line_prev}); times must be strictly increasing within "
+                         "each series.")
+    raise table.fail(f"row {line}: time {cell!r} comes before {cell_prev!r} (row "
+                     f"{line_prev}) in {within}; times must be strictly increasing "
+                     "within each series (sort the rows by time).")
+
+
+def _value_columns(table: Table, keys: _Keys, columns: Sequence[str] | None,
+                   read: dict[int, NumberColumn]) -> list[str]:
     """The value columns: ``columns`` checked, or by default every numeric column.
 
     Raises:
         ValueError: if ``columns`` is not a non-empty sequence of distinct names of columns other
             than the time and group columns, or by default if no column is numeric.
     """
-    reserved = {keys.time_i} if keys.group_i is None else {keys.time_i, keys.group_i}
     if columns is None:
-        return _numeric_columns(table, reserved)
+        return _numeric_columns(table, read)
+    return _given_columns(table, keys, columns)
+
+
+def _given_columns(table: Table, keys: _Keys, columns) -> list[str]:
+    """``columns`` as a list, checked (see :func:`_value_columns`)."""
+    reserved = {keys.time_i} if keys.group_i is None else {keys.time_i, keys.group_i}
     if isinstance(columns, str) or not isinstance(columns, Sequence):
         raise table.fail(f"columns={columns!r} is not supported; expected a sequence of column "
                          f"names, e.g. columns=[{columns!r}].")
@@ -299,55 +320,42 @@ def _value_columns(table: Table, keys: _Keys, columns: Sequence[str] | None) -> 
     return columns
 
 
-def _numeric_columns(table: Table, reserved: set[int]) -> list[str]:
-    """Every column outside ``reserved`` with at least one value and only numbers, in order.
+def _numeric_columns(table: Table, read: dict[int, NumberColumn]) -> list[str]:
+    """Every column read (all but the time and group columns) with at least one value and only
+    numbers, in order.
 
     Raises:
         ValueError: if there is none; the message names each column left out and why.
     """
-    chosen, skipped = [], []
-    for name in table.header:
-        i = table.index[name]
-        if i in reserved:
-            continue
-        reason = None
-        n_values = 0
-        for line, row in table.rows:
-            cell = row[i].strip()
-            if _is_missing(cell):
-                continue
-            try:
-                float(cell)
-            except ValueError:
-                reason = f"{name!r} (row {line} has {cell!r})"
-                break
-            n_values += 1
-        if reason is None and n_values == 0:
-            reason = f"{name!r} (no values)"
-        if reason is None:
-            chosen.append(name)
-        else:
-            skipped.append(reason)
-    if not chosen:
-        if skipped:
-            detail = "non-numeric or empty columns: " + ", ".join(skipped)
-        else:
-            detail = "the header has no column besides the time and group columns"
-        raise table.fail(f"no numeric value column; {detail}. Name the value columns with "
-                         "columns=.")
-    return chosen
+    read = {table.header[i]: column for i, column in sorted(read.items())}
+    chosen = [name for name, c in read.items() if c.first_not_number is None and c.has_value]
+    if chosen:
+        return chosen
+    rows = table.rows_at(c.first_not_number for c in read.values()
+                         if c.first_not_number is not None)
+    reasons = [f"{name!r} (no values)" if c.first_not_number is None else
+               f"{name!r} (row {rows[c.first_not_number][0]} has "
+               f"{rows[c.first_not_number][1][table.index[name]].strip()!r})"
+               for name, c in read.items()]
+    if reasons:
+        detail = "non-numeric or empty columns: " + ", ".join(reasons)
+    else:
+        detail = "the header has no column besides the time and group columns"
+    raise table.fail(f"no numeric value column; {detail}. Name the value columns with "
+                     "columns=.")
 
 
-def _assemble(table: Table, names: list[str], times: list[float], labels: list[str],
-              groups: tuple[str, ...]) -> tuple[list[float], np.ndarray]:
+def _assemble(table: Table, names: list[str], read: dict[int, NumberColumn], times: np.ndarray,
+              ids: np.ndarray | int, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Place every value on the grid of all times, NaN where a path has no value.
 
     Args:
         table: the file.
         names: the value columns, in the order of the channels.
-        times: each row's time.
-        labels: each row's group label.
-        groups: the distinct labels, in the order of the paths.
+        read: the columns read, by position in the header.
+        times: each row's time, shape (rows,).
+        ids: each row's group, as a position in the groups (shape (rows,), or one for all rows).
+        n_groups: the number of groups (paths).
 
     Returns:
         The grid, the sorted distinct times (T,), and the values, of shape (T, P, d).
@@ -355,28 +363,32 @@ def _assemble(table: Table, names: list[str], times: list[float], labels: list[s
     Raises:
         ValueError: for a value that is not a finite number, or a column with no value.
     """
-    grid = sorted(set(times))  # (T,)
-    position = {t: i for i, t in enumerate(grid)}
-    group_position = {label: p for p, label in enumerate(groups)}
-    ys = np.full((len(grid), len(groups), len(names)), np.nan)  # (T, P, d)
-    for j, name in enumerate(names):
-        i = table.index[name]
-        n_values = 0
-        for (line, row), t, label in zip(table.rows, times, labels):
-            cell = row[i].strip()
-            if _is_missing(cell):
-                continue
-            try:
-                value = float(cell)
-            except ValueError:
-                raise table.fail(f"row {line}, column {name!r}: value {cell!r} is not a number "
-                                 f"(a missing value may be empty or one of {MISSING_TOKENS[1:]})."
-                                 ) from None
-            if not math.isfinite(value):
-                raise table.fail(f"row {line}, column {name!r}: value {cell!r} is not finite; use "
-                                 "an empty cell for a missing value.")
-            ys[position[t], group_position[label], j] = value
-            n_values += 1
-        if n_values == 0:
+    for name in names:
+        column = read[table.index[name]]
+        if column.first_bad is not None:
+            _raise_bad_value(table, name, column.first_bad)
+        if not column.has_value:
             raise table.fail(f"column {name!r} has no values (every cell is missing).")
+    grid = np.unique(times)  # (T,)
+    zero = np.flatnonzero(grid == 0.0)
+    if zero.size:  # of 0.0 and -0.0, the grid keeps the one that comes first in the file
+        grid[zero[0]] = times[np.flatnonzero(times == 0.0)[0]]
+    at = np.searchsorted(grid, times)  # each row's time point
+    ys = np.full((len(grid), n_groups, len(names)), np.nan)  # (T, P, d)
+    for j, name in enumerate(names):
+        ys[at, ids, j] = read[table.index[name]].values
     return grid, ys
+
+
+def _raise_bad_value(table: Table, name: str, position: int) -> None:
+    """Raise the ValueError for the value of column ``name`` in the row at ``position``."""
+    line, row = table.rows_at([position])[position]
+    cell = row[table.index[name]].strip()
+    try:
+        float(cell)
+    except ValueError:
+        raise table.fail(f"row {line}, column {name!r}: value {cell!r} is not a number "
+                         f"(a missing value may be empty or one of {MISSING_TOKENS[1:]})."
+                         ) from None
+    raise table.fail(f"row {line}, column {name!r}: value {cell!r} is not finite; use "
+                     "an empty cell for a missing value.")
