@@ -144,3 +144,20 @@ def test_same_seed_same_numbers():
                      train_config=TrainConfig(seed=4), quiet=True)
         runs.append([r["loss"] for r in result.history])
     assert runs[0] == runs[1]
+
+
+def test_trend_scaling_removes_a_line_and_round_trips():
+    from neuralsde.data import Scaling
+
+    t = np.arange(50.0) * 7.0
+    values = 300.0 + 0.01 * t + np.sin(t / 10.0)
+    series = _series(values, ts=t)
+    scaling = Scaling.fit(series, "trend")
+    assert scaling.y_trend[0] == pytest.approx(0.01, rel=0.05)
+    scaled = scaling.transform(series)
+    assert float(scaled.ys.std(unbiased=False)) == pytest.approx(1.0, rel=1e-6)
+    back = scaling.inverse_y(scaled.ys, series.ts[:, None])
+    torch.testing.assert_close(back, series.ys, rtol=0, atol=1e-10)
+    assert Scaling.from_dict(scaling.to_dict()) == scaling
+    with pytest.raises(ValueError, match="times"):
+        scaling.transform_y(series.ys)

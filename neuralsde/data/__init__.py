@@ -24,11 +24,12 @@ This package is a leaf: it imports only numpy, torch, the standard library and
 
 from .csv_file import MISSING_TOKENS, load_csv
 from .reference import reference_dataset
-from .scaling import SCALING_METHODS, Scaling
+from .scaling import SCALING_METHODS, SCALINGS, Scaling
 from .series import TimeSeries
 
 __all__ = [
     "MISSING_TOKENS",
+    "SCALINGS",
     "SCALING_METHODS",
     "Scaling",
     "TimeSeries",

@@ -13,10 +13,13 @@ import torch
 
 from .series import TimeSeries, _shape
 
-__all__ = ["SCALING_METHODS", "Scaling"]
+__all__ = ["SCALINGS", "SCALING_METHODS", "Scaling"]
 
 #: Accepted values of ``Scaling.fit(..., method=...)``.
 SCALING_METHODS = ("standard", "minmax", "max", "none")
+#: Every accepted method: those of ``SCALING_METHODS``, which convert each value alone, and
+#: ``"trend"``, which also needs the value's time.
+SCALINGS = (*SCALING_METHODS, "trend")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,12 @@ class Scaling:
       ``[0, 1]``.
     * ``"max"``: ``y_shift = 0`` and ``y_scale`` = maximum of ``|y|``; signs are kept.
     * ``"none"``: the identity (shifts 0, scales 1), for time too.
+    * ``"trend"``: a straight line in time is removed per channel, then the residuals are
+      standardised: ``y_train = (y - y_shift - y_trend (t - t_shift)) / y_scale`` with the
+      least-squares line (``y_shift`` its value at ``t_shift``, ``y_trend`` its slope per unit of
+      data time) and ``y_scale`` the residuals' standard deviation. For a series that trends:
+      the model then fits the fluctuations about the line, and forecasts carry the line on.
+      Converting values then needs their times (``transform_y(y, t)``, ``inverse_y(y, t)``).
 
     Missing values (``mask`` False) are ignored. A scale that would be 0 (a constant channel, a
     single time point) or undefined (a channel with no observation) is 1, and a channel with no
@@ -52,6 +61,7 @@ class Scaling:
         y_shift: per-channel shift, length d.
         y_scale: per-channel scale, length d, each finite and > 0.
         method: the method that produced it, one of ``SCALING_METHODS``.
+        y_trend: per-channel slope per unit of data time (``"trend"`` only); empty for none.
     """
 
     t_shift: float
@@ -59,12 +69,13 @@ class Scaling:
     y_shift: tuple[float, ...]
     y_scale: tuple[float, ...]
     method: str
+    y_trend: tuple[float, ...] = ()
 
     def __post_init__(self):
         """Check every field and store numbers as floats, sequences as tuples of floats."""
-        if self.method not in SCALING_METHODS:
+        if self.method not in SCALINGS:
             raise ValueError(f"method={self.method!r} is not supported; expected one of "
-                             f"{SCALING_METHODS}.")
+                             f"{SCALINGS}.")
         for name in ("t_shift", "t_scale"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real) \
@@ -81,6 +92,11 @@ class Scaling:
                 raise ValueError(f"{name}={value!r} is not supported; expected a non-empty "
                                  "sequence of finite numbers, one per channel.")
             object.__setattr__(self, name, tuple(float(v) for v in value))
+        trend = tuple(float(v) for v in self.y_trend)
+        if trend and (len(trend) != len(self.y_shift) or not all(map(math.isfinite, trend))):
+            raise ValueError(f"y_trend={self.y_trend!r} is not supported; expected one finite "
+                             "slope per channel, or () for no trend.")
+        object.__setattr__(self, "y_trend", trend)
         if len(self.y_shift) != len(self.y_scale):
             raise ValueError(f"y_shift has {len(self.y_shift)} entries but y_scale has "
                              f"{len(self.y_scale)}; both need one per channel.")
@@ -107,9 +123,9 @@ class Scaling:
             ValueError: if ``method`` is not one of ``SCALING_METHODS``.
             TypeError: if ``series`` is not a :class:`TimeSeries`.
         """
-        if method not in SCALING_METHODS:
+        if method not in SCALINGS:
             raise ValueError(f"method={method!r} is not supported; expected one of "
-                             f"{SCALING_METHODS}.")
+                             f"{SCALINGS}.")
         if not isinstance(series, TimeSeries):
             raise TypeError(f"series must be a TimeSeries, but got {type(series).__name__}.")
         dim = series.dim
@@ -120,6 +136,8 @@ class Scaling:
         t_shift = ts[0].item()
         span = (ts[-1] - ts[0]).item()
         t_scale = span / (series.n_points - 1) if series.n_points > 1 else 1.0
+        if method == "trend":
+            return cls._fit_trend(series, t_shift, t_scale)
         shifts, scales = [], []
         for j in range(dim):
             values = series.ys[..., j][series.mask[..., j]]  # observed values of channel j
@@ -143,6 +161,41 @@ class Scaling:
         return cls(t_shift=t_shift, t_scale=t_scale, y_shift=tuple(shifts), y_scale=tuple(scales),
                    method=method)
 
+    @classmethod
+    def _fit_trend(cls, series: TimeSeries, t_shift: float, t_scale: float) -> Scaling:
+        """The ``"trend"`` scaling: a least-squares line per channel, residuals standardised."""
+        shifts, slopes, scales = [], [], []
+        t = (series.ts - t_shift)[:, None].expand(series.ys.shape[:2])  # (T, P)
+        for j in range(series.dim):
+            m = series.mask[..., j]
+            x, values = t[m], series.ys[..., j][m]
+            if values.numel() < 2 or float(x.max() - x.min()) == 0:
+                shift = values.mean().item() if values.numel() else 0.0
+                slope = 0.0
+            else:
+                xc = x - x.mean()
+                slope = float((xc * (values - values.mean())).sum() / xc.square().sum())
+                shift = float(values.mean() - slope * x.mean())
+            resid = values - shift - slope * x
+            scale = resid.square().mean().sqrt().item() if values.numel() else 1.0
+            size = values.abs().max().item() if values.numel() else 0.0
+            shifts.append(shift)
+            slopes.append(slope)
+            scales.append(scale if scale > 1e-12 * max(size, 1e-300) else 1.0)
+        return cls(t_shift=t_shift, t_scale=t_scale, y_shift=tuple(shifts),
+                   y_scale=tuple(scales), method="trend", y_trend=tuple(slopes))
+
+    def _line(self, y: torch.Tensor, t) -> torch.Tensor:
+        """The removed line at times ``t`` (broadcast against ``y[..., 0]``), shape of ``y``."""
+        if not self.y_trend:
+            return torch.zeros((), dtype=y.dtype, device=y.device)
+        if t is None:
+            raise ValueError("this scaling removes a trend, so converting values needs their "
+                             "times: pass t (data time units, one per value of y[..., 0]).")
+        t = torch.as_tensor(t, dtype=y.dtype, device=y.device)
+        slope = torch.tensor(self.y_trend, dtype=y.dtype, device=y.device)
+        return (t - self.t_shift)[..., None] * slope
+
     def _y_params(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``y_shift`` and ``y_scale`` as tensors (d,) on ``y``'s device, in ``y``'s dtype if it is
         floating point, else float64.
@@ -158,23 +211,27 @@ class Scaling:
         scale = torch.tensor(self.y_scale, dtype=dtype, device=y.device)
         return shift, scale
 
-    def transform_y(self, y: torch.Tensor) -> torch.Tensor:
-        """Data units to training units, ``(y - y_shift) / y_scale``.
+    def transform_y(self, y: torch.Tensor, t=None) -> torch.Tensor:
+        """Data units to training units, ``(y - y_shift - trend) / y_scale``.
 
         Args:
             y: values of shape (..., d).
+            t: their data times, broadcastable to ``y[..., 0]``; needed only for ``"trend"``.
 
         Returns:
             A tensor of the same shape; NaN stays NaN.
         """
         shift, scale = self._y_params(y)
+        if self.y_trend:
+            return (y - shift - self._line(y, t)) / scale
         return (y - shift) / scale
 
-    def inverse_y(self, y: torch.Tensor) -> torch.Tensor:
-        """Training units to data units, ``y * y_scale + y_shift``.
+    def inverse_y(self, y: torch.Tensor, t=None) -> torch.Tensor:
+        """Training units to data units, ``y * y_scale + y_shift (+ trend)``.
 
         Args:
             y: values of shape (..., d), e.g. solver output (T, batch, d) in training units.
+            t: their data times, broadcastable to ``y[..., 0]``; needed only for ``"trend"``.
 
         Returns:
             A tensor of the same shape in data units.
@@ -183,6 +240,8 @@ class Scaling:
             ValueError: if the last axis of ``y`` is not ``d``.
         """
         shift, scale = self._y_params(y)
+        if self.y_trend:
+            return y * scale + shift + self._line(y, t)
         return y * scale + shift
 
     def transform_t(self, t: torch.Tensor) -> torch.Tensor:
@@ -214,14 +273,17 @@ class Scaling:
             raise ValueError(f"series has ys of shape {_shape(series.ys)} (d={series.dim} "
                              f"channels) but this scaling has {self.dim} channel(s).")
         return dataclasses.replace(
-            series, ts=self.transform_t(series.ts), ys=self.transform_y(series.ys),
-            mask=series.mask.clone(),
-            clean=None if series.clean is None else self.transform_y(series.clean))
+            series, ts=self.transform_t(series.ts),
+            ys=self.transform_y(series.ys, series.ts[:, None]), mask=series.mask.clone(),
+            clean=None if series.clean is None else self.transform_y(series.clean, series.ts))
 
     def to_dict(self) -> dict:
         """Plain ``dict`` of Python floats, lists and a string (JSON-safe), for checkpoints."""
-        return {"method": self.method, "t_shift": self.t_shift, "t_scale": self.t_scale,
-                "y_shift": list(self.y_shift), "y_scale": list(self.y_scale)}
+        out = {"method": self.method, "t_shift": self.t_shift, "t_scale": self.t_scale,
+               "y_shift": list(self.y_shift), "y_scale": list(self.y_scale)}
+        if self.y_trend:
+            out["y_trend"] = list(self.y_trend)
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Scaling:
@@ -233,9 +295,11 @@ class Scaling:
         if not isinstance(d, Mapping):
             raise ValueError(f"d={d!r} is not supported; expected a dict from Scaling.to_dict().")
         expected = {"method", "t_shift", "t_scale", "y_shift", "y_scale"}
-        missing, extra = sorted(expected - set(d)), sorted(set(d) - expected)
+        missing = sorted(expected - set(d))
+        extra = sorted(set(d) - expected - {"y_trend"})
         if missing or extra:
             raise ValueError(f"Scaling.from_dict got keys {sorted(d)}; missing {missing}, "
                              f"unexpected {extra}; expected exactly {sorted(expected)}.")
         return cls(t_shift=d["t_shift"], t_scale=d["t_scale"], y_shift=tuple(d["y_shift"]),
-                   y_scale=tuple(d["y_scale"]), method=d["method"])
+                   y_scale=tuple(d["y_scale"]), method=d["method"],
+                   y_trend=tuple(d.get("y_trend", ())))

@@ -186,7 +186,7 @@ def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Sca
     train = series.head(n_train)
     y0_model = initial_state(scaling.transform(train), draw.state_dim)
     y0_data = y0_model.clone()
-    y0_data[:d] = scaling.inverse_y(y0_model[:d])
+    y0_data[:d] = scaling.inverse_y(y0_model[:d], ts[0])
     free = draw(y0_data, ts)  # (S, T, state_dim)
     samples = free[..., :d]
     observed = _observed(series)  # (T, P, d)

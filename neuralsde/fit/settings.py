@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .. import distributed
-from ..data import SCALING_METHODS, TimeSeries, load_csv, reference_dataset
+from ..data import SCALINGS, TimeSeries, load_csv, reference_dataset
 from ..losses import LOSSES
 from ..solve import METHODS, SolveConfig
 from ..sri import TABLEAUS
@@ -172,8 +172,9 @@ def _add_training_flags(p: argparse.ArgumentParser) -> None:
     tr.add_argument("--lr-final", type=_fraction, default=_S,
                     help="cosine decay to lr * this within each stage; 1 keeps it constant "
                          + _default("lr_final"))
-    tr.add_argument("--scaling", choices=SCALING_METHODS, default=_S,
-                    help="normalisation of values for training " + _default("scaling"))
+    tr.add_argument("--scaling", choices=SCALINGS, default=_S,
+                    help="normalisation of values for training; trend removes a straight line "
+                         "in time first (for a trending series) " + _default("scaling"))
     tr.add_argument("--state-dim", type=_positive_int, default=_S, help="state dimension: the "
                     "observed channels first, the rest latent (default: observed + 2 for the "
                     "start objective, observed for windows and transition)")

@@ -40,7 +40,7 @@ def _to_model_units(y0, ts, t0, scaling):
     d = scaling.dim
     if y0.shape[0] < d:
         raise ValueError(f"y0 has {y0.shape[0]} entries but the scaling has {d} channels.")
-    y0[:d] = scaling.transform_y(y0[:d])
+    y0[:d] = scaling.transform_y(y0[:d], ts[0] if t0 is None else float(t0))
     ts = scaling.transform_t(ts)
     if t0 is not None:
         t0 = float(scaling.transform_t(torch.tensor([float(t0)], dtype=torch.float64))[0])
@@ -77,6 +77,7 @@ def sample(model, y0, ts, n: int, *, solve_config: SolveConfig | None = None, se
     ts = torch.as_tensor(ts, dtype=torch.float64)
     if ts.dim() != 1 or len(ts) < 1:
         raise ValueError(f"ts must have shape (T,) with T >= 1; got {tuple(ts.shape)}.")
+    data_ts = ts
     if scaling is not None:
         y0, ts, t0 = _to_model_units(y0, ts, t0, scaling)
     drop = 0
@@ -95,5 +96,5 @@ def sample(model, y0, ts, n: int, *, solve_config: SolveConfig | None = None, se
     ys = ys[drop:].transpose(0, 1).to(torch.float64)
     if scaling is not None:
         d = scaling.dim
-        ys = torch.cat([scaling.inverse_y(ys[..., :d]), ys[..., d:]], dim=-1)
+        ys = torch.cat([scaling.inverse_y(ys[..., :d], data_ts[None, :]), ys[..., d:]], dim=-1)
     return ys
