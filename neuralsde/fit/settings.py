@@ -33,9 +33,7 @@ DEFAULTS = {
 #: Objectives of ``--objective``; without the flag, "start" for the built-in data and "windows"
 #: for ``--data``.
 OBJECTIVES = ("start", "windows", "transition")
-#: The fixed step of the "windows" and "transition" objectives' solves, in training time units
-#: (the mean spacing of the data is 1), unless ``--dt`` is given.
-WINDOWS_DT = None
+
 #: The DiffEqFlux blog, literally: SOSRI, one sample path per iteration, no normalisation, a
 #: constant learning rate.
 BLOG = {"tableau": "sosri", "paths": 1, "scaling": "none", "lr_final": 1.0}
@@ -225,8 +223,7 @@ def _add_solver_flags(p: argparse.ArgumentParser) -> None:
                     help="absolute tolerance of adaptive steps " + _default("atol"))
     sv.add_argument("--dt", type=_positive_float, default=_S,
                     help="fixed step size in training time units, where the data's mean "
-                         f"spacing is 1 (default: adaptive steps for start, {WINDOWS_DT} for "
-                         "windows)")
+                         "spacing is 1 (default: adaptive steps)")
     sv.add_argument("--dtype", choices=("float32", "float64"), default=_S,
                     help="precision of the model " + _default("dtype"))
     sv.add_argument("--device", default=_S,
@@ -275,8 +272,6 @@ def resolve(args: argparse.Namespace) -> dict:
     settings["blog"] = args.blog
     if not hasattr(args, "objective") and getattr(args, "data", None):
         settings["objective"] = "windows"  # a user's series: the default for real data
-    if settings["objective"] != "start" and settings["dt"] is None:
-        settings["dt"] = WINDOWS_DT
     if settings["model"] == "ode" and not hasattr(args, "paths"):
         settings["paths"] = 1  # deterministic: one path says everything
     return settings
