@@ -22,6 +22,7 @@ from ..data import Scaling, TimeSeries
 from ..solve import SolveConfig, SolverError
 from ..train import TrainConfig, initial_state, sample, save_model
 from .json_file import write_json
+from .predictive import one_step_band
 
 # ----------------------------------------------------------------------------- small pieces
 
@@ -31,10 +32,13 @@ def _finite_mean_mse(mean: np.ndarray, target: np.ndarray) -> float:
     return float(np.mean((mean[ok] - target[ok]) ** 2)) if ok.any() else math.nan
 
 
-def _refine(times: torch.Tensor, per_interval: int = 10) -> torch.Tensor:
+def _refine(times: torch.Tensor, per_interval: int | None = None) -> torch.Tensor:
     """``per_interval`` even sub-steps in every interval of ``times``: a grid for figures that
-    holds every time exactly and no near-duplicates."""
-    if len(times) < 2:
+    holds every time exactly and no near-duplicates. By default 10 for up to 200 times, else
+    none (a long series needs no sub-steps to look smooth, and must not cost 10 times more)."""
+    if per_interval is None:
+        per_interval = 10 if len(times) <= 200 else 1
+    if len(times) < 2 or per_interval == 1:
         return times.clone()
     parts = [torch.linspace(float(a), float(b), per_interval + 1, dtype=torch.float64)[:-1]
              for a, b in zip(times[:-1], times[1:])]
@@ -113,6 +117,7 @@ class _Sampled:
     arrays: dict  #: the contents of samples.npz
     fine_t: np.ndarray  #: the figure's time grid
     fine_samples: np.ndarray  #: (S, len(fine_t), d) paths on it
+    zoom_from: float | None  #: the figure shows the data from this time on (None: all)
     scores: dict  #: path_mean_mse, clean_mse, clean_vs_data_mse
     holdout: dict  #: the HOLDOUT_KEYS scores (empty without a holdout)
 
@@ -179,9 +184,11 @@ def _latent_start(draw: _Sampler, train: TimeSeries, free: np.ndarray, n_train: 
     return latent[0].double().numpy()
 
 
-def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Scaling) -> _Sampled:
+def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Scaling,
+                  band: bool) -> _Sampled:
     """Sample the model freely from the initial state over every time of the data (and, with a
-    holdout, forecast from the split), and score the paths against the data."""
+    holdout, forecast from the split), and score the paths against the data. The figure shows
+    these paths, or with ``band`` the one-step-ahead band over the last training times."""
     d, ts = series.dim, series.ts
     train = series.head(n_train)
     y0_model = initial_state(scaling.transform(train), draw.state_dim)
@@ -197,9 +204,15 @@ def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Sca
     mean = samples[:, :n_train].mean(axis=0)
     scores = {"path_mean_mse": _finite_mean_mse(mean, target[:n_train]),
               "clean_mse": None, "clean_vs_data_mse": None}
-    fine = _refine(ts[:n_train])
-    fine_samples = draw(y0_data, fine)[..., :d]
-    fine_t = fine.numpy()
+    zoom_from = None
+    if band:
+        fine_t, fine_samples = one_step_band(draw.model, train, scaling, draw.solve_config,
+                                             n=draw.n, seed=draw.seed)
+        zoom_from = float(fine_t[0])
+    else:
+        fine = _refine(ts[:n_train])
+        fine_samples = draw(y0_data, fine)[..., :d]
+        fine_t = fine.numpy()
     holdout = {}
     if n_train < series.n_points:
         holdout, more, forecast_t, forecast = _forecast(draw, series, n_train, free)
@@ -210,7 +223,7 @@ def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Sca
         clean = series.clean.numpy()
         scores["clean_mse"] = _finite_mean_mse(mean, clean[:n_train])
         scores["clean_vs_data_mse"] = _finite_mean_mse(clean[:n_train], target[:n_train])
-    return _Sampled(y0_data, arrays, fine_t, fine_samples, scores, holdout)
+    return _Sampled(y0_data, arrays, fine_t, fine_samples, zoom_from, scores, holdout)
 
 
 # ----------------------------------------------------------------------------- files
@@ -233,10 +246,18 @@ def _write_figures(folder: Path, sampled: _Sampled, series: TimeSeries, n_train:
     if reference:  # the noise-free function itself, on the figure's fine grid: exp(t - 3)
         clean_t = sampled.fine_t
         clean = np.exp(clean_t - 3.0)[:, None]
-    fig = plot_fit(sampled.fine_t, sampled.fine_samples, observed=sampled.arrays["observed"],
-                   obs_t=series.ts.numpy(), clean=clean, clean_t=clean_t,
+    observed, obs_t = sampled.arrays["observed"], series.ts.numpy()
+    if sampled.zoom_from is not None:  # the last part, with the one-step-ahead band
+        keep = obs_t >= sampled.zoom_from - 1e-9 * max(1.0, abs(sampled.zoom_from))
+        keep[max(0, int(keep.argmax()) - 1)] = True  # and the observation the band starts from
+        observed, obs_t = observed[keep], obs_t[keep]
+        clean = clean[keep] if clean is not None else None
+        title += "\none-step-ahead 5-95 % band over the last training points"
+    fig = plot_fit(sampled.fine_t, sampled.fine_samples, observed=observed,
+                   obs_t=obs_t, clean=clean, clean_t=clean_t,
                    clean_label="exp(x), noise-free" if reference else "noise-free curve",
                    split_time=float(series.ts[n_train - 1]) if has_holdout else None,
+                   n_paths_shown=0 if sampled.zoom_from is not None else 5,
                    names=series.names, time_label="t = x + 3" if reference else series.time_name,
                    time_origin=series.time_origin, title=title)
     save(fig, folder / "fit.png")
@@ -350,7 +371,7 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
     """
     draw = _Sampler(model, settings["samples"], settings["state_dim"], solve_config, scaling,
                     sample_seed(settings["seed"]))
-    sampled = _draw_samples(draw, series, n_train, scaling)
+    sampled = _draw_samples(draw, series, n_train, scaling, settings["objective"] != "start")
     np.savez(folder / "samples.npz", **sampled.arrays)
     rows = result.history if result is not None else _history_rows(folder)
     _write_figures(folder, sampled, series, n_train, settings, train_config, rows)

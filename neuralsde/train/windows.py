@@ -165,6 +165,7 @@ class Windows(Objective):
             self.lag_values = ys[lag_idx, group[:, None]]  # (N, lags, d)
             self.lag_mask = mask[lag_idx, group[:, None]]
         self.n_windows = len(index)
+        self.groups, self.starts, self.target_index = group, start, targets  # (N,), (N,), (N, H)
         self.time_dependent = getattr(model, "period", None) is not None
 
     def settings(self) -> dict:
@@ -177,7 +178,18 @@ class Windows(Objective):
 
     def loss(self, model, stage: Stage, seed: int):
         chosen = self._draw(seed)  # (W,)
-        W, M, d = len(chosen), self.config.samples, self.series.dim
+        pred, stats = self.simulate(model, chosen, self.config.samples, seed)
+        return self.score(pred, self.target[chosen], self.target_mask[chosen]), stats
+
+    def simulate(self, model, chosen: torch.Tensor, samples: int, seed: int):
+        """``samples`` paths of each window in ``chosen`` (indices into the valid windows),
+        solved as one batch.
+
+        Returns:
+            ``(pred, stats)``: ``pred`` (samples, W, horizon, d) at the windows' target times, in
+            training units, and the solver statistics.
+        """
+        W, M, d = len(chosen), samples, self.series.dim
         grid_units, pos = torch.unique(self.rel[chosen], sorted=True, return_inverse=True)
         grid = torch.cat([grid_units.new_zeros(1), grid_units]).to(torch.float64) * self.unit
         y0 = self.y_start[chosen]  # (W, d)
@@ -185,8 +197,6 @@ class Windows(Objective):
             latent = model.latent_start(self.lag_values[chosen], self.lag_mask[chosen])
             y0 = torch.cat([y0, latent], dim=-1)  # (W, state_dim)
         y0 = y0.repeat_interleave(M, dim=0)  # (W * M, state_dim), window-major
-        target = self.target[chosen]  # (W, H, d)
-        tmask = self.target_mask[chosen]
         system = model
         if self.time_dependent:
             t0 = self.t_start[chosen].repeat_interleave(M)[:, None]
@@ -195,8 +205,7 @@ class Windows(Objective):
                           return_stats=True)  # (G, W * M, state_dim)
         ys = ys[1:, :, :d].reshape(len(grid) - 1, W, M, d)
         pred = ys[pos.T, torch.arange(W)[None, :]]  # (H, W, M, d)
-        pred = pred.permute(2, 1, 0, 3)  # (M, W, H, d)
-        return self.score(pred, target, tmask), stats
+        return pred.permute(2, 1, 0, 3), stats  # (M, W, H, d)
 
     def score(self, pred, target, mask) -> torch.Tensor:
         """The loss of an ensemble ``pred`` (M, W, H, d) against ``target`` (W, H, d)."""
