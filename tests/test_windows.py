@@ -161,3 +161,57 @@ def test_trend_scaling_removes_a_line_and_round_trips():
     assert Scaling.from_dict(scaling.to_dict()) == scaling
     with pytest.raises(ValueError, match="times"):
         scaling.transform_y(series.ys)
+
+
+def _heldout_crps(model, test, horizon, seed=123):
+    objective = Windows(test, WindowConfig(horizon=horizon, samples=32, energy_weight=0.0),
+                        ns.SolveConfig(tableau="sriw1"))
+    objective.setup(model)
+    chosen = torch.arange(objective.n_windows)
+    with torch.no_grad():
+        pred, _ = objective.simulate(model, chosen, 32, seed)
+        return float(objective.score(pred, objective.target[chosen],
+                                     objective.target_mask[chosen]))
+
+
+def _train_windows(series, spec, iters=80, horizon=6):
+    torch.manual_seed(0)
+    model = ns.build_model({"kind": "mlp", "hidden": 32, "layers": 2,
+                            "diffusion_final": "softplus", **spec})
+    fit(model, objective=Windows(series, WindowConfig(iters=iters, horizon=horizon, windows=32),
+                                 ns.SolveConfig(tableau="sriw1")),
+        train_config=TrainConfig(lr=0.01, lr_final=0.1), quiet=True)
+    return model
+
+
+def test_a_latent_channel_started_by_the_encoder_forecasts_an_oscillator_better():
+    # a damped noisy oscillator observed in its position only: the velocity must be inferred
+    rng = np.random.default_rng(0)
+    n, dt, sub = 700, 0.5, 20
+    x, v, h = 1.0, 0.0, dt / sub
+    xs = np.zeros(n)
+    for k in range(n):
+        xs[k] = x
+        for _ in range(sub):
+            v += (-x - 0.1 * v) * h + 0.3 * math.sqrt(h) * rng.standard_normal()
+            x += v * h
+    xs = (xs - xs.mean()) / xs.std()
+    train, test = _series(xs[:550], ts=np.arange(550) * dt), _series(
+        xs[550:], ts=np.arange(550, n) * dt)
+    one = _train_windows(train, {"state_dim": 1})
+    two = _train_windows(train, {"state_dim": 2, "observed": 1, "lags": 3})
+    assert _heldout_crps(two, test, 6) < 0.85 * _heldout_crps(one, test, 6)
+
+
+def test_a_period_lets_a_seasonal_series_be_forecast():
+    rng = np.random.default_rng(1)
+    n, period = 600, 12.0
+    y = np.zeros(n)
+    for k in range(1, n):
+        y[k] = y[k - 1] + 0.5 * (2 * math.sin(2 * math.pi * (k - 1) / period) - y[k - 1]) \
+            + 0.3 * rng.standard_normal()
+    train, test = _series(y[:450], ts=np.arange(450.0)), _series(y[450:],
+                                                                 ts=np.arange(450.0, n))
+    plain = _train_windows(train, {"state_dim": 1})
+    seasonal = _train_windows(train, {"state_dim": 1, "period": period})
+    assert _heldout_crps(seasonal, test, 6) < 0.7 * _heldout_crps(plain, test, 6)
