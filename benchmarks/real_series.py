@@ -22,12 +22,14 @@ from pathlib import Path
 from neuralsde.machine import machine
 
 ROOT = Path(__file__).resolve().parents[1]
-#: The series and the flags a user would give them: the period of seasonal series.
+#: The series and the flags a user would give them: the period of a seasonal series (days, for
+#: dates), the trend scaling for a series that trends, and the log scalings for positive series
+#: whose changes scale with their level.
 SERIES = {
-    "co2": ["--data", "data/co2.csv", "--period", "365.25"],
+    "co2": ["--data", "data/co2.csv", "--period", "365.25", "--scaling", "trend"],
     "elnino": ["--data", "data/elnino.csv", "--period", "365.25"],
-    "lynx": ["--data", "data/lynx.csv"],
-    "airline": ["--data", "data/airline.csv", "--period", "365.25"],
+    "lynx": ["--data", "data/lynx.csv", "--scaling", "log"],
+    "airline": ["--data", "data/airline.csv", "--period", "365.25", "--scaling", "log-trend"],
 }
 KEYS = ("holdout_crps", "baseline_holdout_crps", "climatology_holdout_crps", "holdout_coverage_90",
         "holdout_mse", "wall_seconds", "train_seconds", "iterations")

@@ -215,3 +215,20 @@ def test_a_period_lets_a_seasonal_series_be_forecast():
     plain = _train_windows(train, {"state_dim": 1})
     seasonal = _train_windows(train, {"state_dim": 1, "period": period})
     assert _heldout_crps(seasonal, test, 6) < 0.7 * _heldout_crps(plain, test, 6)
+
+
+def test_log_scalings_round_trip_and_refuse_non_positive_values():
+    from neuralsde.data import Scaling
+
+    t = np.arange(60.0)
+    values = 100.0 * np.exp(0.02 * t) * (1 + 0.2 * np.sin(t / 2.0))
+    series = _series(values, ts=t)
+    for method in ("log", "log-trend"):
+        scaling = Scaling.fit(series, method)
+        scaled = scaling.transform(series)
+        back = scaling.inverse_y(scaled.ys, series.ts[:, None])
+        torch.testing.assert_close(back, series.ys, rtol=1e-12, atol=0)
+        assert Scaling.from_dict(scaling.to_dict()) == scaling
+    assert Scaling.fit(series, "log-trend").y_trend[0] == pytest.approx(0.02, rel=0.1)
+    with pytest.raises(ValueError, match="positive"):
+        Scaling.fit(_series(np.linspace(-1.0, 1.0, 10)), "log")

@@ -19,7 +19,7 @@ __all__ = ["SCALINGS", "SCALING_METHODS", "Scaling"]
 SCALING_METHODS = ("standard", "minmax", "max", "none")
 #: Every accepted method: those of ``SCALING_METHODS``, which convert each value alone, and
 #: ``"trend"``, which also needs the value's time.
-SCALINGS = (*SCALING_METHODS, "trend")
+SCALINGS = (*SCALING_METHODS, "trend", "log", "log-trend")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,9 @@ class Scaling:
       data time) and ``y_scale`` the residuals' standard deviation. For a series that trends:
       the model then fits the fluctuations about the line, and forecasts carry the line on.
       Converting values then needs their times (``transform_y(y, t)``, ``inverse_y(y, t)``).
+    * ``"log"`` and ``"log-trend"``: ``"standard"`` and ``"trend"`` on ``log(y)``, for positive
+      series whose changes are proportional to their level (counts, prices, populations,
+      multiplicative seasonality); forecasts stay positive.
 
     Missing values (``mask`` False) are ignored. A scale that would be 0 (a constant channel, a
     single time point) or undefined (a channel with no observation) is 1, and a channel with no
@@ -62,6 +65,7 @@ class Scaling:
         y_scale: per-channel scale, length d, each finite and > 0.
         method: the method that produced it, one of ``SCALING_METHODS``.
         y_trend: per-channel slope per unit of data time (``"trend"`` only); empty for none.
+        log: values are log-transformed first (``"log"``, ``"log-trend"``).
     """
 
     t_shift: float
@@ -70,6 +74,7 @@ class Scaling:
     y_scale: tuple[float, ...]
     method: str
     y_trend: tuple[float, ...] = ()
+    log: bool = False
 
     def __post_init__(self):
         """Check every field and store numbers as floats, sequences as tuples of floats."""
@@ -136,6 +141,14 @@ class Scaling:
         t_shift = ts[0].item()
         span = (ts[-1] - ts[0]).item()
         t_scale = span / (series.n_points - 1) if series.n_points > 1 else 1.0
+        if method in ("log", "log-trend"):
+            observed = series.ys[series.mask]
+            if observed.numel() and float(observed.min()) <= 0:
+                raise ValueError(f"method={method!r} needs positive values (it models log(y)); "
+                                 f"the smallest value is {float(observed.min())!r}.")
+            logged = dataclasses.replace(series, ys=torch.log(series.ys), clean=None)
+            base = cls.fit(logged, "trend" if method == "log-trend" else "standard")
+            return dataclasses.replace(base, method=method, log=True)
         if method == "trend":
             return cls._fit_trend(series, t_shift, t_scale)
         shifts, scales = [], []
@@ -222,6 +235,8 @@ class Scaling:
             A tensor of the same shape; NaN stays NaN.
         """
         shift, scale = self._y_params(y)
+        if self.log:
+            y = torch.log(y)
         if self.y_trend:
             return (y - shift - self._line(y, t)) / scale
         return (y - shift) / scale
@@ -240,9 +255,10 @@ class Scaling:
             ValueError: if the last axis of ``y`` is not ``d``.
         """
         shift, scale = self._y_params(y)
+        out = y * scale + shift
         if self.y_trend:
-            return y * scale + shift + self._line(y, t)
-        return y * scale + shift
+            out = out + self._line(y, t)
+        return torch.exp(out) if self.log else out
 
     def transform_t(self, t: torch.Tensor) -> torch.Tensor:
         """Data time to training time, ``(t - t_shift) / t_scale``; any shape."""
@@ -283,6 +299,8 @@ class Scaling:
                "y_shift": list(self.y_shift), "y_scale": list(self.y_scale)}
         if self.y_trend:
             out["y_trend"] = list(self.y_trend)
+        if self.log:
+            out["log"] = True
         return out
 
     @classmethod
@@ -296,10 +314,10 @@ class Scaling:
             raise ValueError(f"d={d!r} is not supported; expected a dict from Scaling.to_dict().")
         expected = {"method", "t_shift", "t_scale", "y_shift", "y_scale"}
         missing = sorted(expected - set(d))
-        extra = sorted(set(d) - expected - {"y_trend"})
+        extra = sorted(set(d) - expected - {"y_trend", "log"})
         if missing or extra:
             raise ValueError(f"Scaling.from_dict got keys {sorted(d)}; missing {missing}, "
                              f"unexpected {extra}; expected exactly {sorted(expected)}.")
         return cls(t_shift=d["t_shift"], t_scale=d["t_scale"], y_shift=tuple(d["y_shift"]),
                    y_scale=tuple(d["y_scale"]), method=d["method"],
-                   y_trend=tuple(d.get("y_trend", ())))
+                   y_trend=tuple(d.get("y_trend", ())), log=bool(d.get("log", False)))
