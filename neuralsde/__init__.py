@@ -14,7 +14,9 @@ The pipeline, in the order data flows through it (each a package or module of it
    and the training loop, checkpoints, sampling and model files;
 6. :mod:`neuralsde.metrics` and :mod:`neuralsde.plotting` -- forecast scores, baselines, figures;
 7. :mod:`neuralsde.fit` -- the command line, ``python -m neuralsde.fit``, which runs all of it and
-   writes a run folder.
+   writes a run folder;
+8. :mod:`neuralsde.forecast` -- :func:`forecast` past the end of a series, :func:`load_run` to
+   forecast from a run folder, and the :class:`Forecast` they return.
 
 Below them all, :mod:`neuralsde._checks` holds the shared argument checks and atomic writes;
 :mod:`neuralsde.curriculum`, :mod:`neuralsde.distributed` and :mod:`neuralsde.machine` serve
@@ -27,6 +29,10 @@ from importlib.metadata import PackageNotFoundError, version
 # neuralsde/solve/__init__.py), so ``from neuralsde import solve; solve(model, y0, ts)`` works and
 # ``import neuralsde.solve as m`` still gives the package.
 from . import solve
+
+# ``neuralsde.forecast`` is the function; the module is ``sys.modules["neuralsde.forecast"]``, and
+# ``from neuralsde.forecast import ...`` works as usual.
+from .forecast import Forecast, forecast, load_run
 from .nets import CubicFeatures, mlp, reference_diffusion, reference_drift
 from .ode import NeuralODE
 from .sde import NeuralDSDE, build_model
@@ -45,7 +51,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0"
 
 __all__ = [
-    "CubicFeatures", "MaxStepsError", "NeuralDSDE", "NeuralODE", "NonFiniteStateError",
+    "CubicFeatures", "Forecast", "MaxStepsError", "NeuralDSDE", "NeuralODE", "NonFiniteStateError",
     "SolveConfig", "SolveStats", "SolverError", "brownian_interval", "mlp", "reference_diffusion",
-    "reference_drift", "solve", "build_model",
+    "reference_drift", "solve", "build_model", "forecast", "load_run",
 ]

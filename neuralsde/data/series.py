@@ -171,6 +171,41 @@ class TimeSeries:
         check_int("k", k, 0, self.n_points - 1)
         return self._slice(slice(k, self.n_points))
 
+    @classmethod
+    def from_pandas(cls, df, time: str | None = None, columns: Sequence[str] | None = None,
+                    group: str | None = None) -> TimeSeries:
+        """A series from a pandas DataFrame, by the rules of :func:`~neuralsde.data.load_csv`.
+
+        The DataFrame is converted directly (no CSV file is written), but the result equals
+        what ``load_csv`` gives for the same table written with ``df.to_csv(index=False)``:
+        the same times (numbers, or days since the earliest ISO date), values, names and
+        groups, and the same checks. Datetime columns count as ISO dates (written as dates
+        when every time is a midnight without a time zone, else as ISO datetimes); strings
+        holding numbers or ISO dates are read as ``load_csv`` reads cells. Messages name rows
+        by their index label and start with ``"DataFrame: "``.
+
+        Args:
+            df: the table, one row per time (and group).
+            time: the time column; default the first column, or the index when it is named
+                or a DatetimeIndex.
+            columns: the value columns, in order; default every numeric (not boolean) column
+                with at least one value, other than the time and group columns.
+            group: the column that labels sample paths (long/panel format); default none.
+
+        Returns:
+            A :class:`TimeSeries` with ``source="DataFrame"``.
+
+        Raises:
+            ImportError: when pandas is not installed.
+            TypeError: when ``df`` is not a DataFrame.
+            ValueError: for a problem in the data or the arguments (see ``load_csv``).
+        """
+        from ._frame import frame_arrays
+
+        fields = frame_arrays(df, time, columns, group)
+        ys = torch.from_numpy(fields.pop("ys"))
+        return cls(ts=torch.from_numpy(fields.pop("ts")), ys=ys, mask=~torch.isnan(ys), **fields)
+
     def _slice(self, index: slice) -> TimeSeries:
         """A copy of the time points ``index`` selects; other fields are shared."""
         return dataclasses.replace(
