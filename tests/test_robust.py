@@ -6,6 +6,7 @@ matrix product, a huge initial state hanging the Brownian path, and so on.
 
 import contextlib
 import signal
+import sys
 
 import pytest
 import torch
@@ -118,3 +119,66 @@ def test_a_nan_error_estimate_in_torchsde_is_our_solver_error():
     y0 = torch.full((2, 3), 1e300)
     with _within(20), pytest.raises(SolverError):
         ns.solve(_reference(), y0, [0.0, 1.0], SolveConfig(method="milstein"), seed=0)
+
+
+# ----------------------------------------------------------------------------- train.fit
+
+
+def _series():
+    from neuralsde.data import Scaling, reference_dataset
+
+    series = reference_dataset(0)
+    return Scaling.fit(series).transform(series)
+
+
+FAST = SolveConfig(adaptive=False, dt=0.5)
+
+
+def test_fit_names_the_argument_of_the_wrong_type():
+    from neuralsde.train import fit
+
+    with pytest.raises(TypeError, match=r"model must be a torch.nn.Module.*got NoneType"):
+        fit(None)
+    with pytest.raises(TypeError, match=r"series must be a neuralsde.data.TimeSeries.*got Tensor"):
+        fit(_reference(), torch.zeros(7, 1))
+    with pytest.raises(TypeError, match=r"the model comes first"):
+        fit(_series())
+
+
+def test_fit_with_no_iterations_refuses_instead_of_a_nan_loss():
+    from neuralsde.train import TrainConfig, fit
+
+    with pytest.raises(ValueError, match="trains nothing"):
+        fit(_reference(), _series(), solve_config=FAST,
+            train_config=TrainConfig(iters=0, curriculum=False), quiet=True)
+
+
+def test_fit_creates_missing_folders_and_names_a_path_it_cannot_write(tmp_path):
+    from neuralsde._checks import WriteError
+    from neuralsde.train import TrainConfig, fit
+
+    cfg = TrainConfig(iters=2, curriculum=False, paths=2)
+    history, checkpoint = tmp_path / "a" / "b" / "history.csv", tmp_path / "c" / "ck.pt"
+    fit(_reference(), _series(), solve_config=FAST, train_config=cfg, history_path=history,
+        checkpoint_path=checkpoint, quiet=True)
+    assert history.is_file() and checkpoint.is_file()
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(WriteError, match=f"cannot write {tmp_path / 'taken'}"):
+        fit(_reference(), _series(), solve_config=FAST, train_config=cfg,
+            history_path=tmp_path / "taken", quiet=True)
+
+
+def test_progress_shows_each_curriculum_stage(monkeypatch, capsys):
+    from neuralsde.train import TrainConfig, fit
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    cfg = TrainConfig(iters=2, stage_iters=1, first=6, paths=2)
+    fit(_reference(), _series(), solve_config=FAST, train_config=cfg)
+    err = capsys.readouterr().err
+    for text in ("stage 1/3: all 7 points", "stage 2/3: first 6 points",
+                 "stage 3/3: first 7 points"):
+        assert text in err
+    fit(_reference(), _series(), solve_config=FAST,
+        train_config=TrainConfig(iters=3, curriculum=False, paths=2))
+    err = capsys.readouterr().err
+    assert "3/3" in err and "stage" not in err  # one stage: one plain bar
