@@ -118,11 +118,13 @@ def check_same_data(folder: Path, run: dict, series: TimeSeries | None = None) -
     where = path or "the built-in data"
     problems = []
     if series is None:
-        if path and stored.get("sha256") and Path(path).is_file():
-            now = file_sha256(Path(path))
-            if now != stored["sha256"]:
-                problems.append(f"its content changed (sha256 {stored['sha256'][:12]}... when "
-                                f"the run started, {now[:12]}... now)")
+        try:
+            now = file_sha256(Path(path)) if path and stored.get("sha256") else None
+        except OSError:  # missing or unreadable: loading the file will say so
+            now = None
+        if now is not None and now != stored["sha256"]:
+            problems.append(f"its content changed (sha256 {stored['sha256'][:12]}... when the "
+                            f"run started, {now[:12]}... now)")
     else:
         now = data_fingerprint(None, series)
         for key, what in (("shape", "shape (T, P, d)"), ("names", "value columns"),
