@@ -14,6 +14,9 @@ Run from the repository root::
     python benchmarks/solver.py                       # 20 iterations (5 for srk), batches 1,64
     python benchmarks/solver.py --iters 50 --out /tmp/solver.json
 
+It runs with ``--threads`` torch threads (default 1, recorded in the JSON): with more, torch's
+thread pool on a busy 2-core machine made the batch-4 rows about 100 times slower.
+
 It prints a markdown table and writes JSON: ``machine`` (versions, threads, CPU), ``settings``
 (the arguments) and ``rows`` (one per configuration: mode, method, tableau, batch, ms_median,
 ms_min, ms_max, accepted_steps, rejected_steps, f_evals, g_evals, speedup_vs_srk). Step counts
@@ -90,11 +93,29 @@ def main(argv: list[str] | None = None) -> dict:
                         help="timed iterations per torchsde srk config (it is slow)")
     parser.add_argument("--out", default="benchmarks/results/solver.json", help="JSON output")
     parser.add_argument("--batches", default="1,64", help="comma-separated batch sizes")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1, the CLI's default: the tensors are tiny, "
+                             "and on a loaded machine more threads make some rows 100x slower)")
     args = parser.parse_args(argv)
-    if args.iters < 1 or args.srk_iters < 1 or args.warmup < 0:
-        parser.error("--iters and --srk-iters must be >= 1 and --warmup >= 0")
+    if args.iters < 1 or args.srk_iters < 1 or args.warmup < 0 or args.threads < 1:
+        parser.error("--iters, --srk-iters and --threads must be >= 1 and --warmup >= 0")
     batches = [int(b) for b in args.batches.split(",")]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    try:
+        result = measure(args, batches)
+    finally:
+        torch.set_num_threads(threads)
+    print(table(result["rows"]))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+    return result
 
+
+def measure(args, batches: list[int]) -> dict:
+    """Every configuration's row, with the machine facts (threads as set) and the settings."""
     torch.manual_seed(0)
     model = NeuralDSDE(reference_drift(), reference_diffusion()).float()
     data = reference_dataset(seed=0)
@@ -116,13 +137,7 @@ def main(argv: list[str] | None = None) -> dict:
                    and s["batch"] == r["batch"])
         r["speedup_vs_srk"] = srk["ms_median"] / r["ms_median"]
 
-    result = {"machine": machine(), "settings": vars(args) | {"batches": batches}, "rows": rows}
-    print(table(rows))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
-    return result
+    return {"machine": machine(), "settings": vars(args) | {"batches": batches}, "rows": rows}
 
 
 if __name__ == "__main__":

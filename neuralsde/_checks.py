@@ -1,11 +1,13 @@
 """Small shared helpers every room of the package needs: argument validators with one message
-format, float64 array coercion, atomic file writes and the per-iteration seed formula.
+format, float64 array coercion, atomic file writes (and the :class:`WriteError` they raise) and
+the per-iteration seed formula.
 
 A leaf: imports only numpy and the standard library (plotting must not pull in torch).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import os
@@ -14,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["as_array", "atomic_write", "check_int", "check_positive", "is_int",
-           "iteration_seed", "sample_seed"]
+__all__ = ["WriteError", "as_array", "atomic_write", "check_int", "check_positive", "is_int",
+           "iteration_seed", "sample_seed", "write_bytes_with"]
 
 
 def is_int(value) -> bool:
@@ -68,19 +70,59 @@ def as_array(x, name: str) -> np.ndarray:
                          ) from None
 
 
+class WriteError(OSError):
+    """A file (or folder) that could not be written, and why: ``str()`` is ``"cannot write
+    <path>: <reason>"``. An OSError, so code that handles OSError handles it too.
+
+    Args:
+        path: what could not be written.
+        reason: the operating system's reason (an OSError's ``strerror``) or a sentence.
+    """
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+    @classmethod
+    def of(cls, err: OSError, path: str | os.PathLike) -> WriteError:
+        """``err`` as a WriteError naming its own file when it has one, else ``path``."""
+        if isinstance(err, WriteError):
+            return err
+        where = err.filename if getattr(err, "filename", None) else path
+        return cls(where, err.strerror or str(err) or type(err).__name__)
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Write a file so that readers only ever see the old or the new whole file: ``write(tmp)``
-    fills a temporary file beside ``path``, which then replaces ``path`` in one rename."""
+    fills a temporary file beside ``path``, which then replaces ``path`` in one rename.
+
+    Raises:
+        WriteError: the folder, the temporary file or the rename failed (read-only folder or file
+            system, disk full...): it names ``path``; the old file, if any, is left as it was.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
         os.replace(tmp, path)
+    except OSError as err:
+        raise WriteError(path, err.strerror or str(err)) from err
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     return path
+
+
+def write_bytes_with(save: Callable[[object], object]) -> Callable[[Path], None]:
+    """A ``write`` for :func:`atomic_write` that hands ``save`` an open binary file, so that a
+    library writer (``torch.save``, ``np.savez``) fails with Python's OSError, not its own
+    error, when the disk is full or the folder read-only."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            save(handle)
+    return write
 
 
 #: Multiplier that separates the seeds of different runs' iterations.

@@ -1,11 +1,15 @@
 """Smoke test of benchmarks/solver.py at tiny size: it runs and writes the documented JSON.
 
-Timings are not asserted (they depend on the machine and its load).
+Timings are not asserted (they depend on the machine and its load). One warm-up-free timed
+iteration per configuration and one torch thread keep it at a few seconds: with the machine's
+default of several threads, the batch-4 rows took about 100 times longer on a loaded machine.
 """
 
 import importlib.util
 import json
 from pathlib import Path
+
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 ROW_KEYS = {"mode", "method", "tableau", "batch", "ms_median", "ms_min", "ms_max",
@@ -22,12 +26,15 @@ def _load(name, path):
 def test_solver_benchmark_writes_json(tmp_path):
     solver = _load("benchmark_solver", ROOT / "benchmarks" / "solver.py")
     out = tmp_path / "results" / "solver.json"
-    returned = solver.main(["--iters", "2", "--warmup", "1", "--srk-iters", "1",
-                            "--batches", "1,4", "--out", str(out)])
+    threads = torch.get_num_threads()
+    returned = solver.main(["--iters", "1", "--warmup", "0", "--srk-iters", "1",
+                            "--batches", "1,4", "--threads", "1", "--out", str(out)])
+    assert torch.get_num_threads() == threads  # restored
 
     result = json.loads(out.read_text())
     assert set(result) == {"machine", "settings", "rows"}
     assert {"torch", "torchsde", "threads", "cpu", "python", "date"} <= set(result["machine"])
+    assert result["machine"]["threads"] == result["settings"]["threads"] == 1
     rows = result["rows"]
     configs = {(r["mode"], r["method"], r["tableau"], r["batch"]) for r in rows}
     expected = {(mode, method, tableau, batch) for mode in ("adaptive", "fixed")

@@ -9,8 +9,11 @@ The run folder holds ``fit.png``, ``loss.png``, ``history.csv`` (written while t
 flag. A bad flag value exits with status 2 and a message naming the flag.
 
 The package: :mod:`~neuralsde.fit.settings` (defaults, flags and their checks),
+:mod:`~neuralsde.fit.errors` (the one-line refusals and failures),
 :mod:`~neuralsde.fit.objectives` (the objective and model of a run, and their checks),
-:mod:`~neuralsde.fit.run` (a new run, ``--resume``, torchrun, Ctrl-C) and
+:mod:`~neuralsde.fit.folder` (where a run may write, ``run.json``, the data's fingerprint),
+:mod:`~neuralsde.fit.signals` (Ctrl-C and SIGTERM),
+:mod:`~neuralsde.fit.run` (a new run, ``--resume``, torchrun, exit statuses) and
 :mod:`~neuralsde.fit.artifacts` (samples, scores, figures, metrics and the model file).
 """
 

@@ -1,29 +1,46 @@
-"""Running the CLI: a new run or ``--resume``, one process or many (torchrun), Ctrl-C."""
+"""Running the CLI: a new run or ``--resume``, one process or many (torchrun), SIGINT and
+SIGTERM, and the one-line failures.
+
+Exit statuses: 0 done; 2 a refusal (a bad flag, data or ``--out``; nothing written); 1 a write
+that failed during the run (the files written before stay whole); 128 + n for signal n (130
+Ctrl-C, 143 SIGTERM), after the artifacts when the first signal stopped the run, at once for a
+second one.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import signal
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import torch
 
 from .. import __version__, build_model, distributed
+from .._checks import WriteError
 from ..data import Scaling, TimeSeries
 from ..solve import SolveConfig
 from ..train import TrainConfig, fit, load_checkpoint
 from .artifacts import write_artifacts
-from .json_file import write_json
+from .errors import PROG, PlainErrors, fail, say_error
+from .folder import (
+    RUN_FORMAT,
+    check_new_folder,
+    check_same_data,
+    create_run,
+    data_fingerprint,
+    read_run,
+    run_folder,
+)
 from .objectives import check_objective, default_state_dim, make_objective, model_spec
 from .settings import DEFAULTS, build_parser, check_world, configs, device, load_series, resolve
+from .signals import Aborted, StopOnSignal, exit_status
+
+__all__ = ["RESUME_FLAGS", "RUN_FORMAT", "holdout_split", "main", "run_folder"]
 
 #: Flags that may accompany ``--resume`` (they do not change the problem).
 RESUME_FLAGS = ("quiet", "threads", "device")
-#: The ``format`` field of ``run.json``.
-RUN_FORMAT = "neuralsde-run-1"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,19 +50,31 @@ def main(argv: list[str] | None = None) -> int:
         argv: the flags (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0 done, 130 interrupted. Bad flags exit with status 2 (SystemExit).
+        The exit status: 0 done, 1 a write failed (one line names the file), 130 or 143 stopped
+        by SIGINT or SIGTERM. Refusals exit with status 2 (SystemExit) before writing anything.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     argv = list(argv) if argv is not None else sys.argv[1:]
-    if distributed.launched():
-        distributed.init(device(getattr(args, "device", DEFAULTS["device"]), parser))
     try:
-        if args.resume is not None:
-            return _resume(parser, args, argv)
-        return _new_run(parser, args, argv)
-    finally:
-        distributed.shutdown()
+        if distributed.launched():
+            distributed.init(device(getattr(args, "device", DEFAULTS["device"]), parser))
+        try:
+            if args.resume is not None:
+                return _resume(parser, args, argv)
+            return _new_run(parser, args, argv)
+        finally:
+            distributed.shutdown()
+    except WriteError as err:
+        say_error(str(err))
+        return 1
+    except Aborted as err:
+        print(f"{PROG}: aborted by a second signal ({err}); the run folder keeps the last "
+              "checkpoint", file=sys.stderr, flush=True)
+        return exit_status(err.signum)
+    except KeyboardInterrupt:
+        print(f"{PROG}: aborted (SIGINT)", file=sys.stderr, flush=True)
+        return exit_status(signal.SIGINT)
 
 
 def _world() -> tuple[int, int]:
@@ -58,37 +87,39 @@ def _world() -> tuple[int, int]:
 
 
 def _new_run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> int:
-    """A new run: check the flags, write ``run.json`` in a fresh folder, train."""
+    """A new run: check the flags, the data and ``--out``, write ``run.json`` in a fresh folder,
+    train."""
     settings = resolve(args)
     solve_config, train_config = configs(settings, parser)
     rank, world = _world()
     check_world(settings, world, parser)
     dev = device(settings["device"], parser)
     series = load_series(args, parser)
-    state_dim = default_state_dim(settings, series)
-    if state_dim < series.dim:
-        parser.error(f"--state-dim {state_dim} is smaller than the {series.dim} observed "
-                     "channels of the data")
-    settings["state_dim"] = state_dim
-    if settings["holdout"] is not None and series.n_points < 3:
-        parser.error(f"--holdout needs at least 3 time points (2 to train, 1 to forecast); "
-                     f"{series.source} has {series.n_points}")
-    check_objective(settings, series.head(holdout_split(series.n_points, settings["holdout"])),
-                    parser)
+    _check_against_data(settings, series)
     folder = run_folder(args.out)
     if rank == 0:  # only process 0 of a distributed run writes
-        if (folder / "history.csv").exists() or (folder / "run.json").exists():
-            parser.error(f"--out {folder}: the folder already holds a run; choose another "
-                         f"folder or continue it with --resume {folder}")
-        folder.mkdir(parents=True, exist_ok=True)
+        check_new_folder(folder)
         data_args = {"data": str(Path(args.data).resolve()) if args.data else None,
                      "time_column": args.time_column, "columns": args.columns,
                      "group_column": args.group_column}
-        write_json(folder / "run.json", {"format": RUN_FORMAT, "settings": settings,
-                                         "data_args": data_args, "argv": argv,
-                                         "neuralsde": __version__})
+        create_run(folder, settings, data_args, argv, data_fingerprint(args.data, series))
     return _with_threads(settings, lambda: _run(args.quiet, settings, series, folder,
                                                 solve_config, train_config, dev, argv))
+
+
+def _check_against_data(settings: dict, series: TimeSeries) -> None:
+    """The checks of the flags against the data (one line, exit status 2, no usage); sets
+    ``settings["state_dim"]``."""
+    state_dim = default_state_dim(settings, series)
+    if state_dim < series.dim:
+        fail(f"--state-dim {state_dim} is smaller than the {series.dim} observed channels of the "
+             "data")
+    settings["state_dim"] = state_dim
+    if settings["holdout"] is not None and series.n_points < 3:
+        fail(f"--holdout needs at least 3 time points (2 to train, 1 to forecast); "
+             f"{series.source} has {series.n_points}")
+    check_objective(settings, series.head(holdout_split(series.n_points, settings["holdout"])),
+                    PlainErrors())
 
 
 def _with_threads(settings: dict, job):
@@ -102,9 +133,9 @@ def _with_threads(settings: dict, job):
 
 
 def _stored_settings(parser: argparse.ArgumentParser, args: argparse.Namespace,
-                     folder: Path) -> tuple[dict, dict]:
-    """The settings and data flags stored in ``folder/run.json``, with the flags that may
-    accompany ``--resume`` applied; exits 2 if other flags are given or the file is unusable."""
+                     folder: Path) -> dict:
+    """``folder/run.json``, with the flags that may accompany ``--resume`` applied to its
+    settings; exits 2 if other flags are given or the file is unusable."""
     given = [key for key in (*DEFAULTS, "data", "time_column", "columns", "group_column",
                              "out")
              if key not in RESUME_FLAGS and getattr(args, key, None) not in (None,)]
@@ -115,33 +146,29 @@ def _stored_settings(parser: argparse.ArgumentParser, args: argparse.Namespace,
         parser.error(f"--resume {folder}: {flags} would change the problem; a resumed run keeps "
                      f"the settings stored in {folder / 'run.json'} (only "
                      f"{', '.join('--' + f for f in RESUME_FLAGS)} may be given)")
-    if not folder.is_dir():
-        parser.error(f"--resume {folder}: no such folder")
-    try:
-        run = json.loads((folder / "run.json").read_text())
-        if run.get("format") != RUN_FORMAT:
-            raise ValueError("not a neuralsde run.json")
-        settings, data_args = run["settings"], run["data_args"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        parser.error(f"--resume {folder}: cannot read the run's settings from run.json ({err})")
+    run = read_run(folder)
     for key in RESUME_FLAGS:
         if key != "quiet" and hasattr(args, key):
-            settings[key] = getattr(args, key)
-    return settings, data_args
+            run["settings"][key] = getattr(args, key)
+    return run
 
 
 def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> int:
-    """``--resume DIR``: continue the run in DIR with the settings stored there."""
+    """``--resume DIR``: continue the run in DIR with the settings stored there, on the same
+    data."""
     folder = Path(args.resume)
-    settings, data_args = _stored_settings(parser, args, folder)
+    run = _stored_settings(parser, args, folder)
+    settings, data_args = run["settings"], run["data_args"]
     try:
         state = load_checkpoint(folder / "checkpoint.pt")
     except ValueError as err:
-        parser.error(f"--resume {folder}: {err}")
+        fail(f"--resume {folder}: {err}")
     solve_config, train_config = configs(settings, parser)
     check_world(settings, _world()[1], parser)
     dev = device(settings["device"], parser)
+    check_same_data(folder, run)  # the file's bytes, before parsing it
     series = load_series(argparse.Namespace(**data_args), parser)
+    check_same_data(folder, run, series)
     train = series.head(holdout_split(series.n_points, settings["holdout"]))
     model = build_model(model_spec(settings, Scaling.fit(train, settings["scaling"])))
     problem = None
@@ -155,7 +182,7 @@ def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: lis
         except (RuntimeError, KeyError) as err:
             problem = f"the checkpoint's weights do not fit the model ({err})"
     if problem is not None:
-        parser.error(f"--resume {folder}: incompatible checkpoint: {problem}")
+        fail(f"--resume {folder}: incompatible checkpoint: {problem}")
     return _with_threads(settings, lambda: _run(args.quiet, settings, series, folder,
                                                 solve_config, train_config, dev, argv,
                                                 resume=state))
@@ -213,7 +240,7 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
         say(f"distributed: {world} processes, {settings['paths']} paths per iteration split "
             f"{[distributed.split(settings['paths'], r, world)[1] for r in range(world)]}")
     stop = StopOnSignal(say, enabled=world == 1)
-    with stop:
+    with stop:  # a signal while the artifacts are written is handled the same way
         objective = make_objective(settings, scaling.transform(train), solve_config,
                                    train_config, shard)
         result = fit(model, objective=objective, train_config=train_config,
@@ -222,19 +249,23 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
                      checkpoint_path=folder / "checkpoint.pt" if lead else None,
                      checkpoint_every=settings["checkpoint_every"],
                      on_divergence=settings["on_divergence"], resume=resume, shard=shard)
-    peak = _peak_memory_mb(dev)
-    if not lead:
-        return 0
-    settings["peak_memory_mb"] = peak
-    settings["objective_settings"] = objective.settings()
-    if stop.signalled:
-        result.stopped = "interrupted (SIGINT)"
-    write_artifacts(folder, model=model, series=series, n_train=n_train, scaling=scaling,
-                    settings=settings, solve_config=solve_config, train_config=train_config,
-                    result=result, wall_start=wall_start, argv=argv, say=say)
+        peak = _peak_memory_mb(dev)
+        if not lead:
+            return 0
+        settings["peak_memory_mb"] = peak
+        settings["objective_settings"] = objective.settings()
+        if stop.signalled:
+            result.stopped = f"interrupted ({stop.name})"
+        try:
+            write_artifacts(folder, model=model, series=series, n_train=n_train,
+                            scaling=scaling, settings=settings, solve_config=solve_config,
+                            train_config=train_config, result=result, wall_start=wall_start,
+                            argv=argv, say=say)
+        except OSError as err:  # a writer outside atomic_write (samples.npz)
+            raise WriteError.of(err, folder) from err
     if result.stopped.startswith("diverged"):
         say(f"stopped: {result.stopped}")
-    return 130 if stop.signalled else 0
+    return stop.status if stop.signalled else 0
 
 
 def _peak_memory_mb(dev: torch.device) -> dict:
@@ -256,61 +287,3 @@ def _peak_memory_mb(dev: torch.device) -> dict:
     if dev.type == "cuda":
         out["cuda"] = torch.cuda.max_memory_allocated(dev) / 2**20
     return out
-
-
-class StopOnSignal:
-    """A :func:`neuralsde.train.fit` callback that asks training to stop after the current
-    iteration on Ctrl-C (SIGINT); a second Ctrl-C interrupts at once.
-
-    Args:
-        say: prints a line (or nothing when quiet).
-        enabled: install the handler (only the main thread of a single-process run does).
-    """
-
-    __name__ = "SIGINT"
-
-    def __init__(self, say, enabled: bool = True):
-        self.say = say
-        self.enabled = enabled
-        self.signalled = False
-        self.previous = None
-
-    def _handler(self, signum, frame):
-        """The first Ctrl-C asks for a stop after this iteration; a second one aborts."""
-        if self.signalled:
-            raise KeyboardInterrupt
-        self.signalled = True
-        self.say("\ninterrupted: finishing this iteration, then writing a checkpoint and the "
-                 "artifacts (Ctrl-C again to abort)")
-
-    def __enter__(self):
-        import signal
-        import threading
-
-        if self.enabled and threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def __exit__(self, *exc):
-        import signal
-
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-        return False
-
-    def __call__(self, row, model):
-        """Whether training should stop (after the iteration that gave ``row``)."""
-        return self.signalled
-
-
-def run_folder(out: str | None) -> Path:
-    """``out``, or a new ``runs/<timestamp>[-k]`` folder that does not exist yet."""
-    if out is not None:
-        return Path(out)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    folder = Path("runs") / stamp
-    k = 1
-    while folder.exists():
-        k += 1
-        folder = Path("runs") / f"{stamp}-{k}"
-    return folder

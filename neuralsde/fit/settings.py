@@ -1,8 +1,10 @@
 """The CLI's settings: defaults, flags, and the checks that turn flags into solver and training
 configurations.
 
-Every check of a flag value ends in ``parser.error``: exit status 2 and a
-``python -m neuralsde.fit: error: ...`` line naming the flag.
+Every refusal is exit status 2 and a ``python -m neuralsde.fit: error: ...`` line naming the
+flag. A malformed command line (a bad flag value, flags that do not go together) ends in
+``parser.error``, which also prints the usage; a problem with the data, the run folder or the
+machine ends in :func:`fail`, one line without the usage.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ..losses import LOSSES
 from ..solve import METHODS, SolveConfig
 from ..sri import TABLEAUS
 from ..train import DIVERGENCE_POLICIES, TrainConfig
+from .errors import data_message, fail
 
 #: What ``python -m neuralsde.fit`` does without flags (and what ``--blog`` changes).
 DEFAULTS = {
@@ -216,7 +219,10 @@ def _add_solver_flags(p: argparse.ArgumentParser) -> None:
     sv.add_argument("--method", choices=METHODS, default=_S,
                     help="solver; sri is ours, the others run in torchsde " + _default("method"))
     sv.add_argument("--tableau", choices=tuple(TABLEAUS), default=_S,
-                    help="SRI coefficients for --method sri " + _default("tableau"))
+                    help="SRI coefficients for --method sri: sosri, stability-optimised (what "
+                         "neuralsde.solve uses unless told); sriw1, Rößler's SRI1 with W1 "
+                         "weights, 2 drift calls per step instead of 4; srid2, the scheme of "
+                         "torchsde's srk, for cross-checks " + _default("tableau"))
     sv.add_argument("--gradient", choices=("backprop", "adjoint"), default=_S,
                     help="gradient method " + _default("gradient"))
     sv.add_argument("--rtol", type=_positive_float, default=_S,
@@ -280,7 +286,12 @@ def resolve(args: argparse.Namespace) -> dict:
 
 
 def load_series(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TimeSeries:
-    """The data the flags name: ``--data`` (with its column flags) or the built-in data."""
+    """The data the flags name: ``--data`` (with its column flags) or the built-in data.
+
+    A problem in the file is one line (no usage) that names the file once and speaks in flags
+    (``--time-column 'when'``, not ``time_column='when'``); a file that is not comma-separated
+    gets a hint.
+    """
     if args.data is None:
         for flag in ("time_column", "columns", "group_column"):
             if getattr(args, flag) is not None:
@@ -291,13 +302,17 @@ def load_series(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Ti
         columns = [c.strip() for c in args.columns.split(",") if c.strip()]
         if not columns:
             parser.error(f"--columns {args.columns!r} names no column")
-    if not Path(args.data).is_file():
-        parser.error(f"--data {args.data}: no such file")
+    path = Path(args.data)
+    if not path.is_file():
+        fail(f"--data {args.data}: " + ("is a folder, not a file" if path.is_dir()
+                                        else "no such file"))
     try:
         return load_csv(args.data, time_column=args.time_column, columns=columns,
                         group_column=args.group_column)
     except ValueError as err:
-        parser.error(f"--data {args.data}: {err}")
+        fail(f"--data {args.data}: {data_message(str(err), args.data)}")
+    except OSError as err:
+        fail(f"--data {args.data}: cannot read the file ({err.strerror or err})")
 
 
 def configs(settings: dict, parser: argparse.ArgumentParser

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.transforms import ScaledTranslation
 
-from .._checks import as_array
+from .._checks import as_array, atomic_write
 
 #: Colour of the sample band, paths and mean.
 _BAND_COLOR = "C0"
@@ -220,8 +220,15 @@ def save(fig: Figure, path: str | os.PathLike) -> Path:
 
     Returns:
         ``path`` as a :class:`pathlib.Path`.
+
+    Raises:
+        WriteError: the file could not be written; an older file at ``path`` is left whole (the
+            figure goes to a temporary file that then replaces it).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=_SAVE_DPI, bbox_inches="tight")
-    return path
+    if not path.suffix:  # matplotlib appends the default format's suffix: not atomic
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=_SAVE_DPI, bbox_inches="tight")
+        return path
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix[1:], dpi=_SAVE_DPI,
+                                                      bbox_inches="tight"))

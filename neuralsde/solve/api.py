@@ -16,7 +16,14 @@ from collections.abc import Callable
 import torch
 
 from .brownian import brownian_interval
-from .config import SolveConfig, check_sde_model, check_state_and_times, resolve_config
+from .config import (
+    SolveConfig,
+    check_sde_model,
+    check_state_against_model,
+    check_state_and_times,
+    resolve_config,
+)
+from .grid import segments
 from .sri_adaptive import solve_sri_adaptive
 from .sri_fixed import solve_sri_fixed
 from .torchdiffeq_backend import solve_ode
@@ -59,8 +66,12 @@ def solve(model, y0: torch.Tensor, ts, config: SolveConfig | None = None, *,
         ``ys`` of shape (T, batch, d), or ``(ys, stats)``.
 
     Raises:
-        ValueError: bad shapes or values of ``y0``, ``ts``.
-        NonFiniteStateError: the state became NaN or infinite; the message gives the time.
+        ValueError: bad shapes or values of ``y0``, ``ts``; ``y0`` does not fit the model (its
+            width, dtype or device, checked without calling the model when the model declares
+            its width, else on the first call of ``f`` or ``g``); ``ts`` spans more than
+            :data:`MAX_SPAN`; a fixed-step solve would take more than ``config.max_steps`` steps.
+        NonFiniteStateError: the state became NaN or infinite (also: the drift or diffusion is
+            not finite at ``y0``); the message gives the time.
         MaxStepsError: an adaptive ``"sri"`` solve needed more than ``config.max_steps`` attempts.
     """
     config = resolve_config(config)
@@ -116,10 +127,26 @@ BACKENDS: dict[str, Backend] = {
 }
 
 
+#: The longest time span of an SDE solve: the Brownian path squares time differences
+#: (torchsde's space-time Lévy area), which overflows float64 beyond about 1e154.
+MAX_SPAN = 1e150
+
+
 def _sde_inputs(model, y0, ts, config: SolveConfig, shard) -> list:
     """The checks of an SDE solve; returns ``ts`` as a list of floats."""
     check_sde_model(model)
     ts_list = check_state_and_times(y0, ts).tolist()
+    check_state_against_model(model, y0)
+    if ts_list[-1] - ts_list[0] > MAX_SPAN:
+        raise ValueError(f"ts spans {ts_list[-1] - ts_list[0]:.3g} time units, more than the "
+                         f"Brownian path can resolve ({MAX_SPAN:g}: it squares time differences); "
+                         "expected ts rescaled to a shorter span.")
+    if not config.adaptive:
+        n_steps = sum(n for _, _, n in segments(ts_list, config.dt))
+        if n_steps > config.max_steps:
+            raise ValueError(f"a fixed-step solve over [{ts_list[0]:g}, {ts_list[-1]:g}] with "
+                             f"dt={config.dt:g} takes {n_steps} steps, more than max_steps="
+                             f"{config.max_steps}; expected a larger dt (or max_steps).")
     if shard is not None:
         if config.method != "sri" or config.gradient != "backprop":
             raise ValueError(f"a solve split across processes needs method='sri' and "

@@ -51,7 +51,8 @@ class SolveConfig:
         dt_min: smallest adaptive step; a step at ``dt_min`` is accepted whatever its error
             (counted in the statistics as ``forced``).
         dt_max: largest adaptive step (default: no limit).
-        max_steps: most step attempts (accepted + rejected) of one adaptive ``"sri"`` solve.
+        max_steps: most step attempts (accepted + rejected) of one adaptive ``"sri"`` solve, and
+            most steps of one fixed-step SDE solve (checked before it starts).
         gradient: ``"backprop"`` (through the solver's operations, like DiffEqFlux's TrackerAdjoint)
             or ``"adjoint"`` (torchsde's stochastic adjoint, memory constant in the number of
             steps).
@@ -216,8 +217,67 @@ def check_adjoint_model(model) -> None:
         raise TypeError("gradient='adjoint' needs the model to be a torch.nn.Module.")
 
 
+def declared_width(model) -> tuple[int, str] | None:
+    """The state width ``d`` that ``model`` declares without being called, and where it says so.
+
+    A model built by :func:`neuralsde.build_model` carries ``spec["state_dim"]``; a
+    :class:`neuralsde.NeuralDSDE` or :class:`neuralsde.NeuralODE` built by hand reads the state
+    through its drift's first layer when that is Linear-like (``in_features``): the drift itself,
+    or the first layer with parameters of an ``nn.Sequential`` drift (a seasonal model also feeds
+    it the 2 features of its period). Any other model declares nothing.
+
+    Returns:
+        ``(d, description)``, or None when the model does not say.
+    """
+    spec = getattr(model, "spec", None)
+    if isinstance(spec, dict) and isinstance(spec.get("state_dim"), int):
+        return spec["state_dim"], f"its spec has state_dim={spec['state_dim']}"
+    drift = getattr(model, "drift", None)
+    if not isinstance(model, torch.nn.Module) or not isinstance(drift, torch.nn.Module):
+        return None
+    first = drift
+    if isinstance(drift, torch.nn.Sequential):
+        first = next((m for m in drift if next(m.parameters(), None) is not None), None)
+    if not isinstance(getattr(first, "in_features", None), int):
+        return None
+    extra = 2 if getattr(model, "period", None) is not None else 0
+    what = f"its drift's first layer {type(first).__name__}(in_features={first.in_features})"
+    return first.in_features - extra, what + (" reads the state and 2 seasonal features"
+                                              if extra else "")
+
+
+def check_state_against_model(model, y0: torch.Tensor) -> None:
+    """``y0`` against what ``model`` declares, without calling it (a call costs a solve's worth
+    of setup): the state width (:func:`declared_width`), and the dtype and device of its first
+    parameter when the model declares a width.
+
+    Raises:
+        ValueError: naming both shapes (or dtypes, devices) and what they mean.
+    """
+    declared = declared_width(model)
+    if declared is None:
+        return
+    width, where = declared
+    batch, d = y0.shape
+    if d != width:
+        raise ValueError(f"y0 has shape {tuple(y0.shape)}: {batch} path(s) of a {d}-dimensional "
+                         f"state, but the model's state is {width}-dimensional ({where}); "
+                         f"expected y0 of shape (batch, {width}).")
+    first = next(model.parameters(), None)
+    if first is None:
+        return
+    if first.dtype != y0.dtype:
+        raise ValueError(f"y0 has dtype {y0.dtype} but the model's parameters are {first.dtype}; "
+                         f"convert one, e.g. y0.to({first.dtype}) or model.to({y0.dtype}).")
+    if first.device != y0.device:
+        raise ValueError(f"y0 is on device {y0.device} but the model's parameters are on "
+                         f"{first.device}; move one, e.g. y0.to({str(first.device)!r}).")
+
+
 def checked_field(fn, name: str, shape):
-    """``fn`` wrapped to check that it returns a tensor of ``shape`` (the state's shape).
+    """``fn`` wrapped to check that it returns a tensor of ``shape`` (the state's shape), for the
+    first call of a solve: an error inside ``fn`` (a RuntimeError such as "mat1 and mat2 shapes
+    cannot be multiplied") is re-raised as a ValueError that names ``y0``'s shape.
 
     Args:
         fn: a vector field ``fn(t, y)`` of an SDE model (drift or diagonal diffusion).
@@ -228,7 +288,14 @@ def checked_field(fn, name: str, shape):
         A function with the same arguments and result as ``fn``.
     """
     def call(t, y):
-        out = fn(t, y)
+        try:
+            out = fn(t, y)
+        except SolverError:
+            raise
+        except RuntimeError as err:
+            raise ValueError(f"{name}(t, y) failed on y0 of shape {tuple(shape)} (batch, d) and "
+                             f"dtype {y.dtype}: {err}. Does the model take a state of d="
+                             f"{shape[-1]} components, of this dtype and device?") from err
         if not torch.is_tensor(out) or tuple(out.shape) != tuple(shape):
             got = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
             raise ValueError(f"{name}(t, y) must return shape (batch, d) = {tuple(shape)}, the "

@@ -11,6 +11,8 @@ import math
 
 import torch
 
+from .config import NonFiniteStateError
+
 SAFETY = 0.9
 FAC_MIN = 0.2
 FAC_MAX = 5.0
@@ -43,16 +45,28 @@ def initial_step(f, g, t0: float, y0: torch.Tensor, span: float, config, stats,
         shard: see :func:`rms`.
 
     Returns:
-        The step size (before clipping to ``[dt_min, dt_max]``).
+        The step size (before clipping to ``[dt_min, dt_max]``): a finite number > 0.
+
+    Raises:
+        NonFiniteStateError: the drift or diffusion is NaN or infinite at ``y0`` (no step can
+            help; left alone, the NaN step size would reach the Brownian path, whose search for
+            a NaN time never ends).
     """
     sc = config.atol + y0.abs() * config.rtol
     f0 = f(t0, y0)
     g0 = g(t0, y0)
     stats.f_evals += 1
     stats.g_evals += 1
+    for name, value in (("drift f", f0), ("diffusion g", g0)):
+        if not bool(torch.isfinite(value).all()):
+            dtype = str(y0.dtype).removeprefix("torch.")
+            raise NonFiniteStateError(
+                f"the {name}(t, y0) is not finite at the initial state (t={t0:g}, largest |y0| "
+                f"{float(y0.abs().max()):.3g} in {dtype}); the model overflows there: rescale "
+                "the data or start from a smaller state.")
     d0, d1, dg = rms(y0 / sc, shard), rms(f0 / sc, shard), rms(g0 / sc, shard)
     h0 = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
-    h0 = min(h0, span)
+    h0 = min(h0, span) if h0 > 0 else 1e-6  # d1 overflowed to infinity: h0 is 0
     f1 = f(t0 + h0, y0 + h0 * f0)
     stats.f_evals += 1
     d2 = rms((f1 - f0) / sc, shard) / h0
@@ -61,7 +75,7 @@ def initial_step(f, g, t0: float, y0: torch.Tensor, span: float, config, stats,
     h = min(100 * h0, h1)
     if dg > 0:
         h = min(h, 0.01 / dg**2)
-    return h
+    return h if math.isfinite(h) and h > 0 else h0
 
 
 def clip(h: float, dt_min: float, dt_max: float) -> float:

@@ -36,20 +36,27 @@ def solve_sri_adaptive(model, y0: torch.Tensor, ts_list: list, config, bm, shard
         ``(ys, stats)``: the states at ``ts_list`` (T, batch, d) and a
         :class:`neuralsde.SolveStats`.
 
+    The smallest step is ``config.dt_min``, or more where the times are so large that a
+    smaller step would not advance them in floating point (:func:`smallest_step`).
+
     Raises:
         MaxStepsError: more than ``config.max_steps`` step attempts.
-        NonFiniteStateError: the state is not finite even after a step of ``config.dt_min``.
+        NonFiniteStateError: the drift or diffusion is not finite at ``y0``, or the state is not
+            finite even after a step of the smallest size.
     """
     tab = get_tableau(config.tableau)
     stats = SolveStats(method=f"sri-{tab.name}")
     f, g = model.f, model.g
     ckpt = config.checkpoint_every is not None and torch.is_grad_enabled()
-    dt_max = config.dt_max if config.dt_max is not None else math.inf
+    dt_min = smallest_step(ts_list, config.dt_min)
+    dt_max = max(config.dt_max, dt_min) if config.dt_max is not None else math.inf
     t, y = ts_list[0], y0
-    h = config.dt if config.dt is not None else initial_step(f, g, t, y0.detach(),
-                                                             ts_list[-1] - t, config, stats,
-                                                             shard)
-    h = clip(h, config.dt_min, dt_max)
+    if config.dt is not None:
+        h = config.dt
+    else:
+        h = initial_step(checked_field(f, "f", y0.shape), checked_field(g, "g", y0.shape), t,
+                         y0.detach(), ts_list[-1] - t, config, stats, shard)
+    h = clip(h, dt_min, dt_max)
     outputs, accepted = [y0], []
     eest_prev = 1.0
     attempts = 0
@@ -64,7 +71,7 @@ def solve_sri_adaptive(model, y0: torch.Tensor, ts_list: list, config, bm, shard
             fields = (checked_field(f, "f", y0.shape), checked_field(g, "g", y0.shape)) \
                 if attempts == 1 else (f, g)
             y_new, eest = _try_step(*fields, tab, t, h_try, y, noise, config, stats, shard)
-            if _accepts(eest, h_try, t, t_new, config):
+            if _accepts(eest, h_try, t, t_new, dt_min):
                 if eest > 1.0:
                     stats.forced_steps += 1
                 stats.accepted_steps += 1
@@ -79,7 +86,7 @@ def solve_sri_adaptive(model, y0: torch.Tensor, ts_list: list, config, bm, shard
             else:
                 stats.rejected_steps += 1
                 h = after_reject(h_try, eest)
-            h = clip(h, config.dt_min, dt_max)
+            h = clip(h, dt_min, dt_max)
     if not ckpt:
         return torch.stack(outputs), stats
     steps = [(a, b, c) for a, b, c, _ in accepted]
@@ -134,18 +141,31 @@ def error_norm(y, y_new, E1, E2, config, delta: float, shard=None) -> float:
     return float(shard.mean_square(r.add_(y_new - y_new)).sqrt())
 
 
-def _accepts(eest: float, h_try: float, t: float, t_new: float, config) -> bool:
+def smallest_step(ts_list: list, dt_min: float) -> float:
+    """The smallest step of an adaptive solve over ``ts_list``: ``dt_min``, or 4 units in the last
+    place of the largest time when that is more, so that ``t + h > t`` at every ``t`` and a step
+    always advances the time (without it, times around 1e16 with ``dt_min=1e-6`` would take
+    zero-length steps until ``max_steps``).
+
+    Args:
+        ts_list: output times, as floats.
+        dt_min: the configured smallest step.
+    """
+    return max(dt_min, 4 * math.ulp(max(abs(ts_list[0]), abs(ts_list[-1]))))
+
+
+def _accepts(eest: float, h_try: float, t: float, t_new: float, dt_min: float) -> bool:
     """Whether a step of size ``h_try`` with error norm ``eest`` is accepted: a finite norm <= 1,
-    or any finite norm at the smallest step ``config.dt_min`` (a forced step).
+    or any finite norm at the smallest step ``dt_min`` (a forced step).
 
     Raises:
         NonFiniteStateError: the norm is not finite at the smallest step: smaller steps cannot
             help.
     """
     finite = math.isfinite(eest)
-    at_min = h_try <= config.dt_min * (1 + 1e-12)
+    at_min = h_try <= dt_min * (1 + 1e-12)
     if not finite and at_min:
         raise NonFiniteStateError(
             f"the state became non-finite in the step from t={t:g} to t={t_new:g}, "
-            f"even at the smallest step dt_min={config.dt_min:g}.")
+            f"even at the smallest step dt_min={dt_min:g}.")
     return finite and (eest <= 1.0 or at_min)

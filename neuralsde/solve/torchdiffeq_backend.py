@@ -20,6 +20,7 @@ from .config import (
     check_adjoint_model,
     check_ode_model,
     check_outputs_finite,
+    check_state_against_model,
     check_state_and_times,
     resolve_config,
 )
@@ -170,6 +171,7 @@ def solve_ode(model, y0: torch.Tensor, ts, config=None, *, return_stats: bool = 
     config = resolve_config(config)
     check_ode_model(model)
     ts_cpu = check_state_and_times(y0, ts)
+    check_state_against_model(model, y0)
     ts_t = ts_cpu.to(dtype=y0.dtype, device=y0.device)
     adjoint = config.gradient == "adjoint"
     if adjoint:

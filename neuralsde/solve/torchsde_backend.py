@@ -9,7 +9,13 @@ import warnings
 import torch
 import torchsde
 
-from .config import SolveStats, check_adjoint_model, check_outputs_finite
+from .config import (
+    NonFiniteStateError,
+    SolveStats,
+    check_adjoint_model,
+    check_outputs_finite,
+    checked_field,
+)
 
 # Backward-pass method used by torchsde's adjoint for each forward method. SRK cannot solve
 # adjoint SDEs (they only expose diffusion-vector products), so torchsde falls back to Milstein.
@@ -40,14 +46,14 @@ class _Counting(torch.nn.Module):
         self.n_g = 0
 
     def f(self, t, y):
-        """The model's drift, counted."""
+        """The model's drift, counted; the first call explains an error (:func:`checked_field`)."""
         self.n_f += 1
-        return self.model.f(t, y)
+        return (checked_field(self.model.f, "f", y.shape) if self.n_f == 1 else self.model.f)(t, y)
 
     def g(self, t, y):
-        """The model's diffusion, counted."""
+        """The model's diffusion, counted; the first call explains an error."""
         self.n_g += 1
-        return self.model.g(t, y)
+        return (checked_field(self.model.g, "g", y.shape) if self.n_g == 1 else self.model.g)(t, y)
 
 
 def solve_torchsde(model, y0: torch.Tensor, ts_list: list, config, bm):
@@ -70,7 +76,8 @@ def solve_torchsde(model, y0: torch.Tensor, ts_list: list, config, bm):
 
     Raises:
         TypeError: the adjoint with a model that is not an ``nn.Module``.
-        NonFiniteStateError: a saved state is NaN or infinite.
+        NonFiniteStateError: a saved state is NaN or infinite, or torchsde's adaptive error
+            estimate is NaN.
     """
     forward = _TORCHSDE_FORWARD[config.method]
     counting = _Counting(model)
@@ -87,10 +94,17 @@ def solve_torchsde(model, y0: torch.Tensor, ts_list: list, config, bm):
                        f"solved with torchsde's '{backward}', because stochastic Runge–Kutta "
                        "methods cannot solve adjoint SDEs.")
         check_adjoint_model(model)
-        ys = torchsde.sdeint_adjoint(counting, y0, ts_t, adjoint_method=backward,
-                                     adjoint_params=tuple(model.parameters()), **kwargs)
-    else:
-        ys = torchsde.sdeint(counting, y0, ts_t, **kwargs)
+    try:
+        if config.gradient == "adjoint":
+            ys = torchsde.sdeint_adjoint(counting, y0, ts_t, adjoint_method=backward,
+                                         adjoint_params=tuple(model.parameters()), **kwargs)
+        else:
+            ys = torchsde.sdeint(counting, y0, ts_t, **kwargs)
+    except AssertionError as err:  # torchsde asserts on a NaN error estimate
+        if "nan" not in str(err).lower():
+            raise
+        raise NonFiniteStateError(f"the state became non-finite (torchsde {forward}: {err})"
+                                  ) from None
     stats = SolveStats(method=f"torchsde-{forward}", accepted_steps=None, rejected_steps=None,
                        forced_steps=None, f_evals=counting.n_f, g_evals=counting.n_g)
     check_outputs_finite(ys, ts_list)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._checks import atomic_write
+from .._checks import atomic_write, write_bytes_with
 
 CHECKPOINT_FORMAT = "neuralsde-checkpoint-1"
 
@@ -36,7 +36,7 @@ def set_rng_state(state: dict) -> None:
 def save_checkpoint(path, state: dict) -> Path:
     """Write a training checkpoint atomically (a temporary file, then a rename)."""
     payload = {"format": CHECKPOINT_FORMAT, **state}
-    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    return atomic_write(path, write_bytes_with(lambda handle: torch.save(payload, handle)))
 
 
 def load_checkpoint(path) -> dict:

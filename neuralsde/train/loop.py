@@ -73,31 +73,89 @@ def fit(model: torch.nn.Module, series: TimeSeries | None = None, *,
 
     Returns:
         A :class:`FitResult`; on resume its ``history`` holds the rows of the whole run.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, or ``series`` is not a
+            :class:`~neuralsde.data.TimeSeries`.
+        ValueError: a bad setting, no ``series`` and no ``objective`` (or both), or a schedule
+            without iterations (it would train nothing).
+        WriteError: ``history_path`` or ``checkpoint_path`` cannot be written (missing folders
+            are created).
     """
     cfg = TrainConfig() if train_config is None else train_config
+    _check_model_and_data(model, series, objective)
     if on_divergence not in DIVERGENCE_POLICIES:
         raise ValueError(f"on_divergence={on_divergence!r} is not supported; expected one of "
                          f"{DIVERGENCE_POLICIES}.")
     check_int("checkpoint_every", checkpoint_every, 1)
     check_int("max_restores", max_restores, 1)
     if objective is None:
-        if series is None:
-            raise ValueError("fit needs the training data: give series=TimeSeries(...), or a "
-                             "custom objective=.")
         objective = FromStart(series, cfg, solve_config, shard=shard)
-    elif series is not None:
-        raise ValueError("give either series (for the default objective) or objective, not both; "
-                         "a custom objective holds its own data.")
     loop = _Loop(model, objective, cfg, callbacks=callbacks, history_path=history_path,
                  checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
                  on_divergence=on_divergence, max_restores=max_restores, shard=shard)
     return loop.run(resume, quiet)
 
 
-def _progress(total, quiet, initial=0):
-    disable = quiet or not sys.stderr.isatty()
-    return tqdm(total=total, initial=initial, disable=disable, dynamic_ncols=True, unit="it",
-                leave=True)
+def _check_model_and_data(model, series, objective) -> None:
+    """:func:`fit`'s first arguments: TypeError for a wrong type, ValueError for missing data or
+    both kinds of data, naming the argument and what is accepted."""
+    if not isinstance(model, torch.nn.Module):
+        hint = (" (the model comes first, then the data)"
+                if isinstance(model, TimeSeries) or torch.is_tensor(model) else "")
+        raise TypeError(f"fit(model, series): model must be a torch.nn.Module with f(t, y) and "
+                        f"g(t, y), e.g. neuralsde.build_model(...); got "
+                        f"{type(model).__name__}{hint}.")
+    if objective is not None:
+        if series is not None:
+            raise ValueError("give either series (for the default objective) or objective, not "
+                             "both; a custom objective holds its own data.")
+        if not all(callable(getattr(objective, m, None)) for m in ("schedule", "setup", "loss")):
+            raise TypeError(f"objective must have schedule(), setup(model) and loss(model, "
+                            f"stage, seed) (see neuralsde.train.Objective); got "
+                            f"{type(objective).__name__}.")
+        return
+    accepted = ("a neuralsde.data.TimeSeries in training units (e.g. Scaling.fit(s).transform(s) "
+                "of s = load_csv(...), or TimeSeries(ts=..., ys=...)), or a custom objective=")
+    if series is None:
+        raise ValueError(f"fit needs the training data: series must be {accepted}.")
+    if not isinstance(series, TimeSeries):
+        raise TypeError(f"series must be {accepted}; got {type(series).__name__}.")
+
+
+class _Progress:
+    """The progress bar of a run (off when quiet or when stderr is not a terminal).
+
+    A one-stage schedule gets one plain bar. With several stages (a curriculum), each stage gets
+    its own bar, described ``"stage k/K: <name>"`` with the stage's iterations as its total:
+    early curriculum stages integrate over a few points and are cheap, so one bar over all the
+    iterations would promise a wrong remaining time.
+    """
+
+    def __init__(self, n_stages: int, quiet: bool):
+        self.n_stages = n_stages
+        self.disable = quiet or not sys.stderr.isatty()
+        self.bar = None
+
+    def stage(self, s: int, stage, done: int) -> None:
+        """Start stage ``s`` (``done`` of its iterations already run, on resume)."""
+        self.close()
+        desc = f"stage {s + 1}/{self.n_stages}: {stage.name}" if self.n_stages > 1 else None
+        self.bar = tqdm(total=stage.iters, initial=done, desc=desc, disable=self.disable,
+                        dynamic_ncols=True, unit="it", leave=True)
+
+    def update(self, k: int, stage, row: dict) -> None:
+        """Iteration ``k`` of ``stage`` gave ``row``."""
+        self.bar.update(1)
+        if (k + 1) % 10 == 0 or k == stage.iters - 1:
+            self.bar.set_postfix_str(f"loss {row['loss']:.4g}" if self.n_stages > 1
+                                     else f"{stage.name} | loss {row['loss']:.4g}")
+
+    def close(self) -> None:
+        """Close the current bar, if any."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 class _Loop:
@@ -127,50 +185,66 @@ class _Loop:
     def run(self, resume, quiet) -> FitResult:
         self.objective.setup(self.model)
         schedule = list(self.objective.schedule())
+        if total_iters(schedule) == 0:
+            raise ValueError(f"the {getattr(self.objective, 'name', 'custom')} objective's "
+                             "schedule has 0 iterations: fit trains nothing; expected iters >= 1 "
+                             "(or curriculum stages with stage_iters >= 1).")
         start_iteration = self._resume_from(resume) if resume is not None else 0
         history = HistoryFile(self.history_path) if self.history_path is not None else None
         if history is not None:
             self.result.history = [typed(r) for r in history.rows
                                    if int(r["iteration"]) < start_iteration]
         self.snapshot = Snapshot(self.model, self.optimizer)
-        bar = _progress(total_iters(schedule), quiet, initial=start_iteration)
+        progress = _Progress(len(schedule), quiet)
         self.start = time.perf_counter()
         iteration = 0
         try:
             for s, stage in enumerate(schedule):
-                for k in range(stage.iters):
-                    if iteration < start_iteration:
-                        iteration += 1
-                        continue
-                    row = self._iteration(iteration, s, stage, k)
-                    stop = self._apply_policy(row)
-                    self.result.history.append(row)
-                    if history is not None:
-                        history.write(row)
-                    iteration += 1
-                    bar.update(1)
-                    if iteration % 10 == 0 or k == stage.iters - 1:
-                        bar.set_postfix_str(f"{stage.name} | loss {row['loss']:.4g}")
-                    for callback in self.callbacks:
-                        if callback(row, self.model):
-                            stop = f"stopped by {getattr(callback, '__name__', 'callback')}"
-                    if stop is not None:
-                        self.result.stopped = stop
-                        self._checkpoint(iteration)
-                        return self.result
-                    if iteration % self.checkpoint_every == 0 or k == stage.iters - 1:
-                        self._checkpoint(iteration)
+                done = min(stage.iters, max(0, start_iteration - iteration))
+                iteration += done
+                if done == stage.iters:
+                    continue
+                progress.stage(s, stage, done)
+                iteration, stopped = self._stage(s, stage, done, iteration, history, progress)
+                if stopped:
+                    return self.result
         except KeyboardInterrupt:
             self.result.stopped = "interrupted"
             raise
         finally:
-            bar.close()
+            progress.close()
             if history is not None:
                 history.close()
             self.result.wall_seconds = self.previous + time.perf_counter() - self.start
         if self.checkpoint_path is not None:
             self._checkpoint(iteration)
         return self.result
+
+    def _stage(self, s, stage, done, iteration, history, progress) -> tuple[int, bool]:
+        """Iterations ``done..stage.iters-1`` of stage ``s``, from the run's ``iteration``.
+
+        Returns:
+            ``(iteration, stopped)``: the run's iteration after the stage, and whether the
+            divergence policy or a callback stopped training (after a checkpoint).
+        """
+        for k in range(done, stage.iters):
+            row = self._iteration(iteration, s, stage, k)
+            stop = self._apply_policy(row)
+            self.result.history.append(row)
+            if history is not None:
+                history.write(row)
+            iteration += 1
+            progress.update(k, stage, row)
+            for callback in self.callbacks:
+                if callback(row, self.model):
+                    stop = f"stopped by {getattr(callback, '__name__', 'callback')}"
+            if stop is not None:
+                self.result.stopped = stop
+                self._checkpoint(iteration)
+                return iteration, True
+            if iteration % self.checkpoint_every == 0 or k == stage.iters - 1:
+                self._checkpoint(iteration)
+        return iteration, False
 
     def _iteration(self, iteration, s, stage, k) -> dict:
         lr = self.lr_scale * self.cfg.learning_rate(k, stage.iters)

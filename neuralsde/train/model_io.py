@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from .._checks import atomic_write
+from .._checks import atomic_write, write_bytes_with
 from ..data import Scaling
 from ..sde import build_model
 
@@ -24,7 +24,7 @@ def save_model(path, model, *, scaling: Scaling | None = None, extra: dict | Non
                "state_dict": model.state_dict(),
                "scaling": scaling.to_dict() if scaling is not None else None,
                "extra": extra or {}}
-    return atomic_write(path, lambda tmp: torch.save(payload, tmp))
+    return atomic_write(path, write_bytes_with(lambda handle: torch.save(payload, handle)))
 
 
 def load_model(path, *, map_location="cpu"):
