@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .. import __version__
-from .._checks import sample_seed
+from .._checks import atomic_write, sample_seed, write_bytes_with
 from ..data import Scaling, TimeSeries
 from ..solve import SolveConfig, SolverError
 from ..train import TrainConfig, initial_state, sample, save_model
@@ -372,7 +372,8 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
     draw = _Sampler(model, settings["samples"], settings["state_dim"], solve_config, scaling,
                     sample_seed(settings["seed"]))
     sampled = _draw_samples(draw, series, n_train, scaling, settings["objective"] != "start")
-    np.savez(folder / "samples.npz", **sampled.arrays)
+    atomic_write(folder / "samples.npz",
+                 write_bytes_with(lambda handle: np.savez(handle, **sampled.arrays)))
     rows = result.history if result is not None else _history_rows(folder)
     _write_figures(folder, sampled, series, n_train, settings, train_config, rows)
     metrics = _metrics(rows, sampled, draw, model=model, series=series, scaling=scaling,
