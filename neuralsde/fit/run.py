@@ -33,6 +33,7 @@ from .folder import (
     read_run,
     run_folder,
 )
+from .horizon import write_forecast
 from .objectives import check_objective, default_state_dim, make_objective, model_spec
 from .settings import DEFAULTS, build_parser, check_world, configs, device, load_series, resolve
 from .signals import Aborted, StopOnSignal, exit_status
@@ -40,7 +41,7 @@ from .signals import Aborted, StopOnSignal, exit_status
 __all__ = ["RESUME_FLAGS", "RUN_FORMAT", "holdout_split", "main", "run_folder"]
 
 #: Flags that may accompany ``--resume`` (they do not change the problem).
-RESUME_FLAGS = ("quiet", "threads", "device")
+RESUME_FLAGS = ("quiet", "threads", "device", "horizon", "horizon_step")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,6 +262,9 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
                             scaling=scaling, settings=settings, solve_config=solve_config,
                             train_config=train_config, result=result, wall_start=wall_start,
                             argv=argv, say=say)
+            if settings.get("horizon"):
+                write_forecast(folder, model=model, series=series, scaling=scaling,
+                               solve_config=solve_config, settings=settings, say=say)
         except OSError as err:  # a writer outside atomic_write (samples.npz)
             raise WriteError.of(err, folder) from err
     if result.stopped.startswith("diverged"):

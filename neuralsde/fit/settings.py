@@ -31,7 +31,7 @@ DEFAULTS = {
     "state_dim": None, "dtype": "float32", "device": "cpu", "threads": 1, "holdout": None,
     "model": "sde", "checkpoint_every": 100, "on_divergence": "restore",
     "objective": "start", "windows": 64, "window_samples": 16, "window_length": 8, "lags": 4,
-    "period": None,
+    "period": None, "horizon": None, "horizon_step": None,
 }
 #: Objectives of ``--objective``; without the flag, "start" for the built-in data and "windows"
 #: for ``--data``.
@@ -131,6 +131,13 @@ def _add_data_and_output_flags(p: argparse.ArgumentParser) -> None:
                     help="hold out the last FRACTION of the time points: train on the rest, "
                          "forecast them from the last training observation, score the forecast "
                          "against a random walk (default: none, train on every point)")
+    io.add_argument("--horizon", type=_positive_int, default=_S, metavar="K",
+                    help="forecast K steps past the last observation into forecast.csv (mean, "
+                         "std and quantiles per time and channel, in the data's units) "
+                         "(default: none)")
+    io.add_argument("--horizon-step", type=_positive_float, default=_S, metavar="STEP",
+                    help="spacing of the --horizon times, in the data's time units (days for "
+                         "dates) (default: the data's median spacing)")
     io.add_argument("--out", metavar="DIR", help="run folder (default: runs/<timestamp>)")
     io.add_argument("--quiet", action="store_true",
                     help="no progress bar and no summary (default: off)")

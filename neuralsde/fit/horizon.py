@@ -1,0 +1,25 @@
+"""``--horizon K``: the forecast past the end of the data, as ``forecast.csv``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .._checks import sample_seed
+from ..data import Scaling, TimeSeries
+from ..forecast import forecast
+from ..solve import SolveConfig
+
+
+def write_forecast(folder: Path, *, model, series: TimeSeries, scaling: Scaling,
+                   solve_config: SolveConfig, settings: dict, say) -> Path:
+    """Forecast ``settings["horizon"]`` steps past the last observation of the whole series and
+    write ``folder/forecast.csv``: one row per time and channel (and group), with mean, standard
+    deviation and the 5/25/50/75/95 % quantiles in the data's units, times as the data wrote
+    them. The paths use the run's sample seed, so ``neuralsde.load_run(folder).forecast(K,
+    seed=...)`` with that seed (``metrics.json``'s ``sample_seed``) gives the same numbers."""
+    result = forecast(model, series, settings["horizon"], samples=settings["samples"],
+                      seed=sample_seed(settings["seed"]), scaling=scaling,
+                      solve_config=solve_config, step=settings.get("horizon_step"))
+    path = result.to_csv(folder / "forecast.csv")
+    say(f"forecast: {settings['horizon']} steps past the data -> {path}")
+    return path
