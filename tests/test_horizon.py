@@ -48,3 +48,20 @@ def test_bad_horizons_exit_2_naming_the_flag(tmp_path, capsys, flags, flag):
     with pytest.raises(SystemExit) as exit_info:
         main(["--out", str(tmp_path / "run"), *flags])
     assert exit_info.value.code == 2 and flag in capsys.readouterr().err
+
+
+def test_readme_forecast_example_runs(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## From Python"):]
+    block = re.findall(r"```python\n(.*?)```", section, re.S)[1]
+    monkeypatch.chdir(tmp_path)
+    data = _dated_csv(tmp_path / "y.csv")
+    assert main(["--data", str(data), "--iters", "2", "--windows", "4", "--window-samples", "2",
+                 "--window-length", "2", "--samples", "6", "--quiet", "--out", "runs/mine"]) == 0
+    namespace = {"ns": ns}
+    exec(compile(block, "README.md", "exec"), namespace)
+    fc = namespace["fc"]
+    assert fc.samples.shape == (6, 12, 1) and (tmp_path / "forecast.csv").is_file()
