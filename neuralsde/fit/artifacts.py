@@ -26,6 +26,12 @@ from .predictive import one_step_band
 
 # ----------------------------------------------------------------------------- small pieces
 
+#: ``samples.npz``'s free run from the initial state covers at most this many of the data's
+#: times: its cost grows with the times it covers (a solve lands on each), and past a few
+#: thousand steps a path from the first observation says nothing the windows do not.
+FREE_RUN_POINTS = 20_000
+
+
 def _finite_mean_mse(mean: np.ndarray, target: np.ndarray) -> float:
     """MSE over the entries where both are finite (NaN if there are none)."""
     ok = np.isfinite(target) & np.isfinite(mean)
@@ -172,6 +178,8 @@ def _latent_start(draw: _Sampler, train: TimeSeries, free: np.ndarray, n_train: 
     observations when it has one, else the mean of the model's own latent channels there."""
     d = train.dim
     if getattr(draw.model, "encoder", None) is None:
+        if n_train > free.shape[1]:
+            return np.zeros(free.shape[2] - d)
         return np.nan_to_num(free[:, n_train - 1, d:].mean(axis=0))
     lags = draw.model.lags
     scaled = draw.scaling.transform(train)
@@ -194,15 +202,17 @@ def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Sca
     y0_model = initial_state(scaling.transform(train), draw.state_dim)
     y0_data = y0_model.clone()
     y0_data[:d] = scaling.inverse_y(y0_model[:d], ts[0])
-    free = draw(y0_data, ts)  # (S, T, state_dim)
+    free_ts = ts[:FREE_RUN_POINTS]  # a very long series: its first FREE_RUN_POINTS times
+    free = draw(y0_data, free_ts)  # (S, T, state_dim)
     samples = free[..., :d]
+    k = min(n_train, len(free_ts))
     observed = _observed(series)  # (T, P, d)
     target = _path_mean(observed)  # (T, d)
-    arrays = {"t": ts.numpy(), "samples": samples,
+    arrays = {"t": free_ts.numpy(), "samples": samples,
               "observed": observed[:, 0, :] if series.n_paths == 1 else observed,
               "names": np.array(series.names)}
-    mean = samples[:, :n_train].mean(axis=0)
-    scores = {"path_mean_mse": _finite_mean_mse(mean, target[:n_train]),
+    mean = samples[:, :k].mean(axis=0)
+    scores = {"path_mean_mse": _finite_mean_mse(mean, target[:k]),
               "clean_mse": None, "clean_vs_data_mse": None}
     zoom_from = None
     if band:
@@ -221,7 +231,7 @@ def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Sca
         fine_samples = np.concatenate([fine_samples, forecast], axis=1)
     if series.clean is not None:
         clean = series.clean.numpy()
-        scores["clean_mse"] = _finite_mean_mse(mean, clean[:n_train])
+        scores["clean_mse"] = _finite_mean_mse(mean, clean[:k])
         scores["clean_vs_data_mse"] = _finite_mean_mse(clean[:n_train], target[:n_train])
     return _Sampled(y0_data, arrays, fine_t, fine_samples, zoom_from, scores, holdout)
 

@@ -17,6 +17,7 @@ import torch
 
 from .. import distributed
 from ..data import SCALINGS, TimeSeries, load_csv, reference_dataset
+from ..data._csv_table import csv_progress_bar
 from ..losses import LOSSES
 from ..solve import METHODS, SolveConfig
 from ..sri import TABLEAUS
@@ -313,13 +314,16 @@ def load_series(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Ti
     if not path.is_file():
         fail(f"--data {args.data}: " + ("is a folder, not a file" if path.is_dir()
                                         else "no such file"))
+    progress, close = csv_progress_bar(path)  # a bar on a terminal, for big files
     try:
         return load_csv(args.data, time_column=args.time_column, columns=columns,
-                        group_column=args.group_column)
+                        group_column=args.group_column, progress=progress)
     except ValueError as err:
         fail(f"--data {args.data}: {data_message(str(err), args.data)}")
     except OSError as err:
         fail(f"--data {args.data}: cannot read the file ({err.strerror or err})")
+    finally:
+        close()
 
 
 def configs(settings: dict, parser: argparse.ArgumentParser
