@@ -33,9 +33,9 @@ increments over ``y_k h``. Its errors are what the data support for a model of t
 Run from the repository root::
 
     python experiments/single_path.py                  # full size, experiments/results/single_path/
-    python experiments/single_path.py --window-length 32 \
+    python experiments/single_path.py --window-length 32 \\
         --out experiments/results/single_path_window32
-    python experiments/single_path.py --points 20000 --window-length 32 \
+    python experiments/single_path.py --points 20000 --window-length 32 \\
         --out experiments/results/single_path_20000_window32
     python experiments/single_path.py --quick --out /tmp/sp   # seconds; a smoke test
 
