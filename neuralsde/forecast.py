@@ -28,6 +28,7 @@ import torch
 from ._checks import check_int, check_positive, is_int
 from .data import Scaling, TimeSeries, load_csv, reference_dataset
 from .forecast_result import QUANTILE_LEVELS, Forecast, PanelForecast
+from .run_files import RUN_FORMAT, holdout_split
 from .solve import SolveConfig
 from .train import load_model, sample
 from .train.objectives import state_dim_of
@@ -209,7 +210,6 @@ def load_run(folder) -> Run:
         ValueError: naming the folder and the problem: no such folder, ``run.json`` or
             ``model.pt`` missing or unreadable, the data file gone or changed.
     """
-    from .fit.run import RUN_FORMAT, holdout_split
 
     folder = Path(folder)
     if not folder.is_dir():

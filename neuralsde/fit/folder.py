@@ -15,11 +15,10 @@ from pathlib import Path
 from .. import __version__
 from .._checks import WriteError
 from ..data import TimeSeries
+from ..run_files import RUN_FORMAT
 from .errors import fail
 from .json_file import write_json
 
-#: The ``format`` field of ``run.json``.
-RUN_FORMAT = "neuralsde-run-1"
 #: Files that make a folder a run folder.
 RUN_MARKERS = ("run.json", "history.csv")
 

@@ -20,6 +20,7 @@ import torch
 from .. import __version__, build_model, distributed
 from .._checks import WriteError
 from ..data import Scaling, TimeSeries
+from ..run_files import holdout_split
 from ..solve import SolveConfig
 from ..train import TrainConfig, fit, load_checkpoint
 from .artifacts import write_artifacts
@@ -187,23 +188,6 @@ def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: lis
     return _with_threads(settings, lambda: _run(args.quiet, settings, series, folder,
                                                 solve_config, train_config, dev, argv,
                                                 resume=state))
-
-
-def holdout_split(n_points: int, fraction: float | None) -> int:
-    """Number of training points when the last ``fraction`` of the time points is held out.
-
-    Args:
-        n_points: time points of the data.
-        fraction: the held-out fraction, or None for no holdout.
-
-    Returns:
-        ``round(n_points * (1 - fraction))``, at least 2 for training and at least 1 held out
-        (``n_points`` without a holdout).
-    """
-    if fraction is None:
-        return n_points
-    n_train = int(round(n_points * (1.0 - fraction)))
-    return max(2, min(n_train, n_points - 1))
 
 
 def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
