@@ -210,7 +210,6 @@ def load_run(folder) -> Run:
         ValueError: naming the folder and the problem: no such folder, ``run.json`` or
             ``model.pt`` missing or unreadable, the data file gone or changed.
     """
-
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a run folder: no such folder.")
