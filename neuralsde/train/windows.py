@@ -126,7 +126,9 @@ class Windows(Objective):
         series: the training data, in training units.
         config: a :class:`WindowConfig`.
         solve_config: how to solve (default :class:`SolveConfig`).
-        shard: not supported yet (None).
+
+    Runs in one process: a distributed run (torchrun) splits the paths of :class:`FromStart`
+    only.
     """
 
     name = "windows"
