@@ -163,5 +163,14 @@ def _path(bm, ts_list: list, y0: torch.Tensor, config: SolveConfig, seed, shard)
     if bm is not None:
         return bm
     shape = y0.shape if shard is None else (shard.total, *y0.shape[1:])
+    dt = config.dt
+    if dt is None:
+        # torchsde builds its tree from a typical step, by default 1/100 of the span. Over many
+        # output times that is far longer than the steps taken, and each step then deepens one
+        # chain of the tree, so a step's cost grows along the solve. No coarser than the smallest
+        # output spacing keeps it linear (short solves keep the default, and their numbers).
+        span = ts_list[-1] - ts_list[0]
+        spacing = min(b - a for a, b in zip(ts_list[:-1], ts_list[1:]))
+        dt = min(span / 100, spacing)
     return brownian_interval(ts_list[0], ts_list[-1], shape, dtype=y0.dtype, device=y0.device,
-                             seed=seed, dt=config.dt)
+                             seed=seed, dt=dt)
