@@ -68,6 +68,22 @@ def state_dim_of(model, series: TimeSeries) -> int:
     return state_dim
 
 
+def solved_everywhere(job, shard, device):
+    """``job()`` (a solve); in a run split across processes (``shard`` given) a
+    :class:`SolverError` in any process is raised in every process, since each must take the
+    same branch: what follows a solve is a collective (gather, all-reduce)."""
+    failure = None
+    try:
+        result = job()
+    except SolverError as err:
+        failure = err
+    if shard is not None and shard.any(failure is not None, device=device) and failure is None:
+        failure = SolverError("a solve failed in another process")
+    if failure is not None:
+        raise failure
+    return result
+
+
 class FromStart(Objective):
     """Every path starts from the initial state and is compared with the data at every time of
     the stage (the DiffEqFlux workflow): ``paths`` sample paths are solved from
@@ -111,17 +127,10 @@ class FromStart(Objective):
 
     def loss(self, model, stage: Stage, seed: int):
         n, d, shard = stage.n_points, self.series.dim, self.shard
-        failure = None
-        try:
-            ys, stats = solve(model, self.y0, self.ts[:n], self.solve_config, seed=seed,
-                              return_stats=True, shard=shard)  # (n, paths, state_dim)
-        except SolverError as err:
-            failure = err
-        if shard is not None:  # every process must take the same branch
-            if shard.any(failure is not None, device=self.y0.device) and failure is None:
-                failure = SolverError("a solve failed in another process")
-        if failure is not None:
-            raise failure
+        ys, stats = solved_everywhere(
+            lambda: solve(model, self.y0, self.ts[:n], self.solve_config, seed=seed,
+                          return_stats=True, shard=shard), shard, self.y0.device)
+        # ys: (n, paths, state_dim)
         pred = ys[:, :, :d] if shard is None else shard.gather(ys[:, :, :d], dim=1)
         return self.loss_fn(pred, self.data[:n], self.mask[:n]), stats
 
