@@ -1,11 +1,12 @@
-"""Data-parallel training on ``torch.distributed``: sample paths split across processes.
+"""Data-parallel training on ``torch.distributed``: a batch split across processes.
 
 Launch with PyTorch's own launcher, e.g. ``torchrun --standalone --nproc_per_node=2 -m
 neuralsde.fit ...``; the CLI finds torchrun's environment (``RANK``, ``WORLD_SIZE``), initialises
 the process group (gloo on CPU, nccl on CUDA) and gives each process a contiguous block of the
-sample paths as a :class:`Shard`.
+batch as a :class:`Shard`: of the sample paths for the "start" objective, of whole windows (each
+its ``samples`` paths, :meth:`Shard.repeat`) for the "windows" objective.
 
-How a split run stays equal to a single-process run with the same seed and number of paths:
+How a split run stays equal to a single-process run with the same seed and batch:
 
 * noise: every process draws the Brownian increments of *all* paths from the seed (one tensor
   draw for a fixed grid; a ``BrownianInterval`` of the global shape when adaptive) and keeps its
@@ -15,7 +16,8 @@ How a split run stays equal to a single-process run with the same seed and numbe
 * loss: the predictions of all processes are all-gathered (without autograd) and every process
   evaluates the same loss on the whole batch; gradients reach only its own paths, and the
   parameter gradients are summed across processes with one all-reduce: the sum is the gradient
-  of the single-process loss.
+  of the single-process loss. The windows objective's loss is a sum over windows (each window is
+  scored on its own samples), so it gathers each window's share of the loss instead.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ class Shard:
     def world(self) -> int:
         return dist.get_world_size() if dist.is_initialized() else 1
 
+    def repeat(self, times: int) -> Shard:
+        """The block of rows when each of the ``total`` items is ``times`` consecutive rows
+        (a window's ``times`` sample paths): for solving and :meth:`take`; gather with the
+        shard of the items, whose blocks are those of :func:`split`."""
+        return Shard(self.start * times, self.size * times, self.total * times)
+
     def take(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         """This process's rows of a tensor that holds all paths along ``dim``."""
         return x.narrow(dim, self.start, self.size)
@@ -71,7 +79,11 @@ class Shard:
         carries gradients."""
         if not dist.is_initialized():
             return x
-        world = dist.get_world_size()
+        world, rank = dist.get_world_size(), dist.get_rank()
+        if split(self.total, rank, world) != (self.start, self.size):
+            raise ValueError(f"gather needs the block of split({self.total}, {rank}, {world}) = "
+                             f"{split(self.total, rank, world)}; this shard holds "
+                             f"({self.start}, {self.size}).")
         sizes = [split(self.total, r, world)[1] for r in range(world)]
         width = max(sizes)  # gloo gathers equal shapes only: pad, gather, trim
         local = x.detach()
@@ -82,7 +94,7 @@ class Shard:
         parts = [torch.empty_like(local) for _ in range(world)]
         dist.all_gather(parts, local.contiguous())
         parts = [part.narrow(dim, 0, size) for part, size in zip(parts, sizes)]
-        parts[dist.get_rank()] = x
+        parts[rank] = x
         return torch.cat(parts, dim=dim)
 
     def any(self, flag: bool, device=None) -> bool:

@@ -18,6 +18,8 @@ DISTRIBUTED_ONLY = [
     (["--method", "srk"], "--method sri"),
     (["--gradient", "adjoint"], "--gradient backprop"),
     (["--paths", "1"], "--paths 1"),
+    (["--objective", "windows", "--windows", "1"], "--windows 1"),
+    (["--objective", "transition"], "--objective transition"),
 ]
 
 

@@ -80,7 +80,8 @@ def check_objective(settings: dict, series: TimeSeries, parser: argparse.Argumen
 
 def make_objective(settings: dict, train: TimeSeries, solve_config: SolveConfig,
                    train_config: TrainConfig, shard=None):
-    """The objective of the run on ``train`` (training units)."""
+    """The objective of the run on ``train`` (training units); ``shard`` is this process's block
+    of the paths ("start") or windows ("windows") in a distributed run."""
     objective = settings["objective"]
     if objective == "start":
         return FromStart(train, train_config, solve_config, shard=shard)
@@ -88,5 +89,5 @@ def make_objective(settings: dict, train: TimeSeries, solve_config: SolveConfig,
         return Transition(train, TransitionConfig(iters=settings["iters"]))
     config = WindowConfig(windows=settings["windows"], samples=settings["window_samples"],
                           horizon=settings["window_length"], iters=settings["iters"])
-    return Windows(train, config, solve_config)
+    return Windows(train, config, solve_config, shard=shard)
 

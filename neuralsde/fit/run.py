@@ -202,9 +202,10 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
     lead = rank == 0
     quiet = quiet or not lead
     shard = None
+    unit = "windows" if settings["objective"] == "windows" else "paths"  # what is split
     if world > 1:
-        start, size = distributed.split(settings["paths"], rank, world)
-        shard = distributed.Shard(start, size, settings["paths"])
+        start, size = distributed.split(settings[unit], rank, world)
+        shard = distributed.Shard(start, size, settings[unit])
     settings = {**settings, "processes": world}
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     wall_start = time.perf_counter()
@@ -222,8 +223,8 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
             + (f"; training on the first {n_train}, forecasting {series.n_points - n_train}"
                if n_train < series.n_points else "") + f") -> {folder}")
     if world > 1:
-        say(f"distributed: {world} processes, {settings['paths']} paths per iteration split "
-            f"{[distributed.split(settings['paths'], r, world)[1] for r in range(world)]}")
+        say(f"distributed: {world} processes, {settings[unit]} {unit} per iteration split "
+            f"{[distributed.split(settings[unit], r, world)[1] for r in range(world)]}")
     stop = StopOnSignal(say, enabled=world == 1)
     with stop:  # a signal while the artifacts are written is handled the same way
         objective = make_objective(settings, scaling.transform(train), solve_config,

@@ -365,15 +365,21 @@ def check_world(settings: dict, world: int, parser: argparse.ArgumentParser) -> 
     """
     if world == 1:
         return
-    if settings["objective"] != "start":
-        parser.error(f"--objective {settings['objective']} runs in one process; a distributed "
-                     "run (torchrun) splits the sample paths of --objective start")
+    if settings["objective"] == "transition":
+        parser.error("--objective transition runs in one process: it solves nothing (one drift "
+                     "and one diffusion call per iteration), so there is no work to split; run "
+                     "it without torchrun")
     if settings["model"] == "ode":
         parser.error("--model ode is deterministic, one path says everything: run it in one "
                      "process, without torchrun")
     if settings["method"] != "sri" or settings["gradient"] != "backprop":
         parser.error(f"a distributed run needs --method sri and --gradient backprop (got "
                      f"{settings['method']}, {settings['gradient']})")
+    if settings["objective"] == "windows":
+        if settings["windows"] < world:
+            parser.error(f"--windows {settings['windows']}: the windows of an iteration are split "
+                         f"whole across the {world} processes; expected --windows >= {world}")
+        return
     try:
         distributed.split(settings["paths"], 0, world)
     except ValueError as err:

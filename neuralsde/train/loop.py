@@ -68,8 +68,10 @@ def fit(model: torch.nn.Module, series: TimeSeries | None = None, *,
         resume: a checkpoint from :func:`load_checkpoint` to continue from.
         shard: a :class:`neuralsde.distributed.Shard`: this process solves only its block of
             the ``paths`` sample paths; the predictions are all-gathered for the loss and the
-            gradients summed across processes (see :mod:`neuralsde.distributed`). Give only
-            process 0 a ``history_path`` and a ``checkpoint_path``.
+            gradients summed across processes (see :mod:`neuralsde.distributed`). With an
+            ``objective`` that splits its own batch (``Windows(..., shard=...)``), give the same
+            shard here: the loop sums the gradients. Give only process 0 a ``history_path`` and
+            a ``checkpoint_path``.
 
     Returns:
         A :class:`FitResult`; on resume its ``history`` holds the rows of the whole run.

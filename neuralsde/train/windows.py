@@ -12,6 +12,10 @@ their relative output times; each window reads its own.
 
 A window's start must be fully observed (every channel); its targets may have gaps. A model with
 a period sees absolute time: each path carries its window's start time as an offset.
+
+Split across processes (torchrun), every process draws the same windows and the noise of the
+whole batch from the seed, and solves only its block of whole windows; the loss is a sum of one
+share per window, gathered, so the numbers are those of one process (:mod:`neuralsde.distributed`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from ..curriculum import Stage
 from ..data import TimeSeries
 from ..scores import crps_fair, energy_score
 from ..solve import SolveConfig, solve
-from .objectives import Objective, state_dim_of
+from .objectives import Objective, solved_everywhere, state_dim_of
 from .sampling import model_dtype_device
 
 #: Relative times are rounded to this fraction of the median spacing, so that a regular grid
@@ -126,18 +130,23 @@ class Windows(Objective):
         series: the training data, in training units.
         config: a :class:`WindowConfig`.
         solve_config: how to solve (default :class:`SolveConfig`).
-
-    Runs in one process: a distributed run (torchrun) splits the paths of :class:`FromStart`
-    only.
+        shard: this process's block of the ``config.windows`` windows of an iteration in a
+            distributed run (a :class:`neuralsde.distributed.Shard` from
+            :func:`~neuralsde.distributed.split`): it solves the samples of those windows only,
+            and the windows' shares of the loss are gathered.
     """
 
     name = "windows"
 
     def __init__(self, series: TimeSeries, config: WindowConfig | None = None,
-                 solve_config: SolveConfig | None = None):
+                 solve_config: SolveConfig | None = None, *, shard=None):
         self.series = series
         self.config = WindowConfig() if config is None else config
         self.solve_config = SolveConfig() if solve_config is None else solve_config
+        if shard is not None and shard.total != self.config.windows:
+            raise ValueError(f"shard covers {shard.total} windows but config.windows="
+                             f"{self.config.windows}.")
+        self.shard = shard
 
     def schedule(self) -> list[Stage]:
         return [Stage(f"windows of {self.config.horizon}", n_points=self.series.n_points,
@@ -179,21 +188,42 @@ class Windows(Objective):
         return torch.randint(0, self.n_windows, (self.config.windows,), generator=gen)
 
     def loss(self, model, stage: Stage, seed: int):
-        chosen = self._draw(seed)  # (W,)
-        pred, stats = self.simulate(model, chosen, self.config.samples, seed)
-        return self.score(pred, self.target[chosen], self.target_mask[chosen]), stats
+        chosen, shard = self._draw(seed), self.shard  # (W,): the same in every process
+        pred, stats = solved_everywhere(
+            lambda: self.simulate(model, chosen, self.config.samples, seed, shard=shard),
+            shard, self.y_start.device)
+        mine = chosen if shard is None else shard.take(chosen, 0)  # the windows solved here
+        mask = self.target_mask[chosen]
+        shares = self.window_scores(pred, self.target[mine], self.target_mask[mine],
+                                    scored=mask.sum(), windows=len(chosen))
+        if shard is not None:
+            shares = shard.gather(shares, dim=0)  # (W,): only this process's carry gradients
+        return shares.sum(), stats
 
-    def simulate(self, model, chosen: torch.Tensor, samples: int, seed: int):
+    def simulate(self, model, chosen: torch.Tensor, samples: int, seed: int, *, shard=None):
         """``samples`` paths of each window in ``chosen`` (indices into the valid windows),
         solved as one batch.
 
+        Args:
+            model: the SDE (with an encoder when the state has latent channels).
+            chosen: (W,) indices into the valid windows.
+            samples: paths per window.
+            seed: seeds the Brownian paths of the whole batch.
+            shard: this process's block of ``chosen`` in a distributed run: only its windows are
+                solved, on the output grid and with the noise of the whole batch.
+
         Returns:
-            ``(pred, stats)``: ``pred`` (samples, W, horizon, d) at the windows' target times, in
-            training units, and the solver statistics.
+            ``(pred, stats)``: ``pred`` (samples, W, horizon, d) at the windows' target times
+            (W: the shard's windows when ``shard`` is given), in training units, and the solver
+            statistics.
         """
-        W, M, d = len(chosen), samples, self.series.dim
+        M, d = samples, self.series.dim
         grid_units, pos = torch.unique(self.rel[chosen], sorted=True, return_inverse=True)
         grid = torch.cat([grid_units.new_zeros(1), grid_units]).to(torch.float64) * self.unit
+        rows = None
+        if shard is not None:  # the grid is the whole batch's; the windows are this block's
+            chosen, pos, rows = shard.take(chosen, 0), shard.take(pos, 0), shard.repeat(M)
+        W = len(chosen)
         y0 = self.y_start[chosen]  # (W, d)
         if self.lags:
             latent = model.latent_start(self.lag_values[chosen], self.lag_mask[chosen])
@@ -204,20 +234,38 @@ class Windows(Objective):
             t0 = self.t_start[chosen].repeat_interleave(M)[:, None]
             system = _Shifted(model, t0)
         ys, stats = solve(system, y0, grid, self.solve_config, seed=seed,
-                          return_stats=True)  # (G, W * M, state_dim)
+                          return_stats=True, shard=rows)  # (G, W * M, state_dim)
         ys = ys[1:, :, :d].reshape(len(grid) - 1, W, M, d)
         pred = ys[pos.T, torch.arange(W)[None, :]]  # (H, W, M, d)
         return pred.permute(2, 1, 0, 3), stats  # (M, W, H, d)
 
     def score(self, pred, target, mask) -> torch.Tensor:
         """The loss of an ensemble ``pred`` (M, W, H, d) against ``target`` (W, H, d)."""
+        return self.window_scores(pred, target, mask).sum()
+
+    def window_scores(self, pred, target, mask, *, scored=None, windows=None) -> torch.Tensor:
+        """Each window's share of the loss (:meth:`score` is their sum): its CRPS summed over
+        its scored entries, divided by the batch's scored entries, plus the weighted energy
+        score (divided by the square root of its scored entries) divided by the batch's windows.
+
+        Args:
+            pred: (M, W, H, d) the ensembles.
+            target, mask: (W, H, d) the observations and where they are observed.
+            scored: the scored entries of the whole batch (default ``mask.sum()``), when these
+                windows are part of a batch.
+            windows: the windows of the whole batch (default W).
+
+        Returns:
+            (W,) the shares.
+        """
+        W = target.shape[0]
+        scored = mask.sum() if scored is None else scored
+        windows = W if windows is None else windows
         crps = crps_fair(pred, target, mask, dim=0)  # (W, H, d)
-        n = mask.sum()
-        loss = crps.sum() / n.clamp(min=1)
+        shares = crps.sum(dim=(1, 2)) / scored.clamp(min=1)
         if self.config.energy_weight > 0:
-            W = target.shape[0]
             es = energy_score(pred.reshape(pred.shape[0], W, -1), target.reshape(W, -1),
                               mask.reshape(W, -1))  # (W,)
             per = mask.reshape(W, -1).sum(-1)
-            loss = loss + self.config.energy_weight * (es / per.clamp(min=1).sqrt()).mean()
-        return loss
+            shares = shares + self.config.energy_weight * (es / per.clamp(min=1).sqrt()) / windows
+        return shares
