@@ -1,4 +1,4 @@
-"""Calibration of ensemble forecasts (neuralsde.calibration)."""
+"""Calibration of ensemble forecasts (neuralsde.calibration) and its figures."""
 
 import math
 
@@ -17,6 +17,7 @@ from neuralsde.calibration import (
     scores_by_horizon,
 )
 from neuralsde.metrics import coverage, crps_ensemble
+from neuralsde.plotting import plot_calibration, plot_forecast
 
 #: 1 % critical value of the Kolmogorov-Smirnov distance of n uniform values is 1.63 / sqrt(n).
 KS_1_PERCENT = 1.63
@@ -189,3 +190,41 @@ def test_bad_arguments_are_named(call, words):
         call()
     for word in words:
         assert word in str(info.value)
+
+
+# ----------------------------------------------------------------------------- figures
+
+def _by_gid(ax, gid):
+    return [a for a in ax.get_children() if a.get_gid() == gid]
+
+
+def test_forecast_figure_shows_a_tail_of_the_training_data_and_the_bands():
+    rng = np.random.default_rng(6)
+    obs_t = np.arange(200.0)
+    observed = rng.standard_normal((200, 2))  # two channels
+    forecast = rng.standard_normal((30, 10, 2))
+    fig = plot_forecast(obs_t[190:], forecast, obs_t=obs_t, observed=observed, origin=189.0,
+                        names=["a", "b"])
+    assert len(fig.axes) == 2
+    for i, ax in enumerate(fig.axes):
+        (train,) = _by_gid(ax, "train_data")
+        np.testing.assert_array_equal(train.get_xdata(), obs_t[140:190])  # max(3 * 10, 50)
+        (held,) = _by_gid(ax, "holdout_data")
+        np.testing.assert_array_equal(held.get_ydata(), observed[190:, i])
+        (median,) = _by_gid(ax, "median")
+        np.testing.assert_allclose(median.get_ydata(), np.median(forecast[:, :, i], axis=0))
+        assert len(_by_gid(ax, "band_50")) == len(_by_gid(ax, "band_90")) == 1
+        assert len(_by_gid(ax, "sample_path")) == 5
+        assert _by_gid(ax, "origin")[0].get_xdata()[0] == 189.0
+
+
+def test_calibration_figure_draws_densities_and_the_diagonal():
+    counts, edges = [5, 10, 25, 10], [0.0, 0.25, 0.5, 0.75, 1.0]
+    fig = plot_calibration(counts, edges, [0.5, 0.9], [0.4, 0.8], pit_band=(5, 15),
+                           coverage_band=([0.35, 0.85], [0.65, 0.95]))
+    ax_pit, ax_cov = fig.axes
+    heights = [bar.get_height() for bar in _by_gid(ax_pit, "pit_bars")]
+    np.testing.assert_allclose(heights, np.array(counts) / 50 / 0.25)
+    assert _by_gid(ax_pit, "pit_flat")[0].get_ydata()[0] == 1.0
+    np.testing.assert_allclose(_by_gid(ax_cov, "coverage")[0].get_ydata(), [0.4, 0.8])
+    assert len(_by_gid(ax_cov, "diagonal")) == 1 and len(_by_gid(ax_cov, "coverage_band")) == 1
