@@ -1,7 +1,10 @@
-"""Calibration of ensemble forecasts (neuralsde.calibration) and its figures."""
+"""Calibration of ensemble forecasts (neuralsde.calibration), its figures, and what a run with
+--holdout writes: forecast.png, calibration.png and the calibration keys of metrics.json."""
 
+import json
 import math
 
+import matplotlib.image
 import numpy as np
 import pytest
 import scoringrules as sr
@@ -16,6 +19,7 @@ from neuralsde.calibration import (
     pit_values,
     scores_by_horizon,
 )
+from neuralsde.fit import HOLDOUT_KEYS, main
 from neuralsde.metrics import coverage, crps_ensemble
 from neuralsde.plotting import plot_calibration, plot_forecast
 
@@ -228,3 +232,76 @@ def test_calibration_figure_draws_densities_and_the_diagonal():
     assert _by_gid(ax_pit, "pit_flat")[0].get_ydata()[0] == 1.0
     np.testing.assert_allclose(_by_gid(ax_cov, "coverage")[0].get_ydata(), [0.4, 0.8])
     assert len(_by_gid(ax_cov, "diagonal")) == 1 and len(_by_gid(ax_cov, "coverage_band")) == 1
+
+
+# ----------------------------------------------------------------------------- the CLI
+
+def _panel_csv(path, n=40, groups=3):
+    """Two channels on ``groups`` paths of ``n`` points; one held-out value is missing."""
+    rng = np.random.default_rng(7)
+    rows = ["t,id,y,z"]
+    for g in range(groups):
+        y, z = 0.0, 1.0
+        for k in range(n):
+            y += 0.3 * rng.standard_normal() - 0.2 * y
+            z += 0.2 * rng.standard_normal()
+            rows.append(f"{k},{g},{'' if (g, k) == (1, 35) else f'{y:.5f}'},{z:.5f}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+SMALL = ["--iters", "3", "--windows", "4", "--window-samples", "4", "--window-length", "3",
+         "--samples", "20", "--quiet"]
+
+
+def test_a_holdout_run_writes_the_forecast_and_calibration(tmp_path):
+    out = tmp_path / "run"
+    argv = ["--data", str(_panel_csv(tmp_path / "panel.csv")), "--group-column", "id",
+            "--holdout", "0.25", "--out", str(out), *SMALL]
+    assert main(argv) == 0
+    for name in ("forecast.png", "calibration.png"):
+        image = matplotlib.image.imread(out / name)
+        assert image.ndim == 3 and image.shape[0] > 300 and image.shape[1] > 500
+        assert image[..., :3].std() > 0.05  # not a blank canvas
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(HOLDOUT_KEYS) <= set(metrics) and metrics["n_holdout"] == 10
+    pit = metrics["holdout_pit"]
+    assert pit["n"] == 3 * 10 * 2 - 1 == sum(pit["counts"])  # paths x times x channels - missing
+    assert len(pit["edges"]) == len(pit["counts"]) + 1
+    assert set(pit["coverage"]) == {f"{level:g}" for level in DEFAULT_LEVELS}
+    assert pit["coverage"]["0.9"] == pytest.approx(metrics["holdout_coverage_90"], abs=1e-12)
+    assert metrics["holdout_coverage_50"] == pit["coverage"]["0.5"]
+    # the per-horizon lists are what the saved forecast scores at each step
+    data = np.load(out / "samples.npz")
+    by = scores_by_horizon(data["forecast"], data["observed"][30:])
+    for key, values in (("crps", by["crps"]), ("coverage_50", by["coverage"][0.5]),
+                        ("coverage_90", by["coverage"][0.9])):
+        listed = metrics[f"holdout_{key}_by_horizon"]
+        assert len(listed) == 10
+        np.testing.assert_allclose(listed, values, rtol=1e-12)
+    # the mean of the per-horizon CRPS, weighted by the observed entries, is holdout_crps
+    assert np.average(by["crps"], weights=by["n_observed"]) == pytest.approx(
+        metrics["holdout_crps"], rel=1e-9)
+
+
+def test_a_run_without_holdout_writes_no_forecast_figures(tmp_path):
+    out = tmp_path / "run"
+    assert main(["--data", str(_panel_csv(tmp_path / "y.csv", groups=1)), "--columns", "y,z",
+                 "--out", str(out), *SMALL]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert "fit.png" in names and not {"forecast.png", "calibration.png"} & names
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert not set(HOLDOUT_KEYS) & set(metrics)
+
+
+def test_a_diverged_forecast_reports_no_calibration():
+    from neuralsde.fit.holdout import calibration_metrics
+
+    observed = np.ones((4, 1, 1))
+    out = calibration_metrics(np.full((5, 4, 1), np.nan), observed, seed=0)
+    assert out["holdout_pit"] is None and math.isnan(out["holdout_coverage_50"])
+    assert len(out["holdout_crps_by_horizon"]) == 4
+    assert all(math.isnan(v) for v in out["holdout_coverage_90_by_horizon"])
+    # every member below the observation: the top rank, PIT in [5/6, 1]
+    fine = calibration_metrics(np.zeros((5, 4, 1)), observed, seed=0)
+    assert sum(fine["holdout_pit"]["counts"][-2:]) == 4 and fine["holdout_coverage_50"] == 0.0
