@@ -12,7 +12,8 @@ The pipeline, in the order data flows through it (each a package or module of it
    errors, moments; the proper scoring rules CRPS and energy score);
 5. :mod:`neuralsde.train` -- objectives (from the start with a curriculum, windows, transitions)
    and the training loop, checkpoints, sampling and model files;
-6. :mod:`neuralsde.metrics` and :mod:`neuralsde.plotting` -- forecast scores, baselines, figures;
+6. :mod:`neuralsde.metrics`, :mod:`neuralsde.calibration` and :mod:`neuralsde.plotting` --
+   forecast scores, baselines, PIT and coverage, figures;
 7. :mod:`neuralsde.fit` -- the command line, ``python -m neuralsde.fit``, which runs all of it and
    writes a run folder;
 8. :mod:`neuralsde.forecast` -- :func:`forecast` past the end of a series, :func:`load_run` to

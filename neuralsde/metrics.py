@@ -75,13 +75,17 @@ def crps_ensemble(samples, obs, mask=None) -> float:
         ValueError: if shapes disagree, ``samples`` is not finite or nothing is observed.
     """
     samples, obs, mask = _samples_obs(samples, obs, mask)
-    S = samples.shape[0]
-    x = samples[:, mask]  # (S, n_observed)
-    y = obs[mask]  # (n_observed,)
+    return float(_crps_entries(samples[:, mask], obs[mask]).mean())
+
+
+def _crps_entries(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The CRPS of :func:`crps_ensemble` of each entry: ``x`` ``(S, n)`` members, ``y`` ``(n,)``
+    observations, both finite; returns ``(n,)``."""
+    S = x.shape[0]
     spread = np.abs(x - y).mean(axis=0)
     ranks = 2.0 * np.arange(S) - S + 1.0  # (S,)
     pair_mean = 2.0 * (ranks[:, None] * np.sort(x, axis=0)).sum(axis=0) / (S * S)
-    return float((spread - 0.5 * pair_mean).mean())
+    return spread - 0.5 * pair_mean
 
 
 def coverage(samples, obs, mask=None, *, lower: float = 0.05, upper: float = 0.95) -> float:

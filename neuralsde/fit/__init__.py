@@ -5,8 +5,9 @@
     python -m neuralsde.fit --data my.csv --out runs/mine
 
 The run folder holds ``fit.png``, ``loss.png``, ``history.csv`` (written while training),
-``metrics.json``, ``model.pt`` and ``samples.npz``; ``python -m neuralsde.fit --help`` lists every
-flag. A bad flag value exits with status 2 and a message naming the flag.
+``metrics.json``, ``model.pt`` and ``samples.npz``, and with ``--holdout`` ``forecast.png`` and
+``calibration.png``; ``python -m neuralsde.fit --help`` lists every flag. A bad flag value exits
+with status 2 and a message naming the flag.
 
 The package: :mod:`~neuralsde.fit.settings` (defaults, flags and their checks),
 :mod:`~neuralsde.fit.errors` (the one-line refusals and failures),
@@ -14,7 +15,8 @@ The package: :mod:`~neuralsde.fit.settings` (defaults, flags and their checks),
 :mod:`~neuralsde.fit.folder` (where a run may write, ``run.json``, the data's fingerprint),
 :mod:`~neuralsde.fit.signals` (Ctrl-C and SIGTERM),
 :mod:`~neuralsde.fit.run` (a new run, ``--resume``, torchrun, exit statuses) and
-:mod:`~neuralsde.fit.artifacts` (samples, scores, figures, metrics and the model file).
+:mod:`~neuralsde.fit.artifacts` (samples, scores, figures, metrics and the model file) and
+:mod:`~neuralsde.fit.holdout` (the holdout forecast's calibration, scores per horizon, figures).
 """
 
 from .artifacts import write_artifacts

@@ -1,5 +1,6 @@
 """What a finished (or stopped) run leaves in its folder: ``samples.npz``, ``fit.png``,
-``loss.png``, ``model.pt``, ``metrics.json`` and the summary lines.
+``loss.png``, ``model.pt``, ``metrics.json`` and the summary lines (with a holdout also
+``forecast.png`` and ``calibration.png``, from :mod:`~neuralsde.fit.holdout`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .._checks import atomic_write, sample_seed, write_bytes_with
 from ..data import Scaling, TimeSeries
 from ..solve import SolveConfig, SolverError
 from ..train import TrainConfig, initial_state, sample, save_model
+from .holdout import calibration_metrics, ensemble_scores, write_holdout_figures
 from .json_file import write_json
 from .predictive import one_step_band
 
@@ -70,26 +72,6 @@ def _path_mean(observed: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
         return np.nanmean(observed, axis=1)
-
-
-def _scores(samples: np.ndarray, observed: np.ndarray) -> dict:
-    """Forecast scores of ``samples`` (S, T, d) against ``observed`` (T, P, d): for a panel the
-    scores of the ensemble against each observed path, averaged over paths (weighted by their
-    observed entries)."""
-    from ..metrics import forecast_scores
-
-    totals = {"mse": 0.0, "crps": 0.0, "coverage_90": 0.0}
-    weight = 0
-    for p in range(observed.shape[1]):
-        obs = observed[:, p, :]
-        n = int(np.isfinite(obs).sum())
-        if n == 0:
-            continue
-        scores = forecast_scores(samples, obs)
-        for key in totals:
-            totals[key] += n * scores[key]
-        weight += n
-    return {k: (v / weight if weight else math.nan) for k, v in totals.items()}
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -157,9 +139,10 @@ def _forecast(draw: _Sampler, series: TimeSeries, n_train: int, free: np.ndarray
     climatology = climatology_baseline(train_obs, np.isfinite(train_obs), len(future_t),
                                        n_samples=draw.n, seed=(draw.seed + 1) % (2**32))
     nan_scores = {"mse": math.nan, "crps": math.nan, "coverage_90": math.nan}
-    model_scores = _scores(forecast, future_obs) if np.isfinite(forecast).all() else nan_scores
-    base_scores = _scores(baseline, future_obs)
-    clim_scores = _scores(climatology, future_obs)
+    model_scores = (ensemble_scores(forecast, future_obs) if np.isfinite(forecast).all()
+                    else nan_scores)
+    base_scores = ensemble_scores(baseline, future_obs)
+    clim_scores = ensemble_scores(climatology, future_obs)
     holdout = {}
     for key in ("mse", "crps", "coverage_90"):
         holdout[f"holdout_{key}"] = model_scores[key]
@@ -167,6 +150,7 @@ def _forecast(draw: _Sampler, series: TimeSeries, n_train: int, free: np.ndarray
         holdout[f"climatology_holdout_{key}"] = clim_scores[key]
     holdout["n_train"] = n_train
     holdout["n_holdout"] = series.n_points - n_train
+    holdout.update(calibration_metrics(forecast, future_obs, seed=draw.seed % (2**32)))
     arrays = {"forecast_t": future_t.numpy(), "forecast": forecast, "baseline": baseline}
     fine_f = _refine(ts[n_train - 1:])[1:]
     fine_forecast = draw(y_start, fine_f, t0=t_split)[..., :d]
@@ -245,6 +229,7 @@ def _write_figures(folder: Path, sampled: _Sampled, series: TimeSeries, n_train:
 
     has_holdout = bool(sampled.holdout)
     reference = series.source.startswith("reference")
+    time_label = "t = x + 3" if reference else series.time_name
     title = (("Neural ODE" if settings["model"] == "ode" else "Neural SDE") + " fit"
              + (" (blog configuration)" if settings["blog"] else "")
              + f": path-mean MSE {sampled.scores['path_mean_mse']:.3g}")
@@ -268,9 +253,12 @@ def _write_figures(folder: Path, sampled: _Sampled, series: TimeSeries, n_train:
                    clean_label="exp(x), noise-free" if reference else "noise-free curve",
                    split_time=float(series.ts[n_train - 1]) if has_holdout else None,
                    n_paths_shown=0 if sampled.zoom_from is not None else 5,
-                   names=series.names, time_label="t = x + 3" if reference else series.time_name,
+                   names=series.names, time_label=time_label,
                    time_origin=series.time_origin, title=title)
     save(fig, folder / "fit.png")
+    if has_holdout:
+        write_holdout_figures(folder, arrays=sampled.arrays, holdout=sampled.holdout,
+                              series=series, n_train=n_train, time_label=time_label)
     if not rows:
         return
     names = {}
@@ -346,8 +334,9 @@ def _summarise(say: Callable[..., None], folder: Path, metrics: dict) -> None:
                 metrics["holdout_coverage_90"], metrics["baseline_holdout_mse"],
                 metrics["baseline_holdout_crps"], metrics["baseline_holdout_coverage_90"],
                 metrics["climatology_holdout_crps"]))
-    say(f"wrote {folder}/: fit.png loss.png history.csv metrics.json model.pt samples.npz "
-        "run.json checkpoint.pt")
+    holdout_files = "forecast.png calibration.png " if "n_holdout" in metrics else ""
+    say(f"wrote {folder}/: fit.png loss.png {holdout_files}history.csv metrics.json model.pt "
+        "samples.npz run.json checkpoint.pt")
 
 
 def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, scaling: Scaling,

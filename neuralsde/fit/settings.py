@@ -46,11 +46,14 @@ METRICS_KEYS = ("final_loss", "final_loss_smoothed", "path_mean_mse", "clean_mse
                 "clean_vs_data_mse", "wall_seconds", "train_seconds", "iterations", "events",
                 "restores", "stopped", "solver", "samples", "sampling_error", "sample_seed",
                 "settings", "data", "versions")
+#: The holdout forecast's calibration and scores per horizon (:mod:`neuralsde.fit.holdout`).
+CALIBRATION_KEYS = ("holdout_pit", "holdout_coverage_50", "holdout_crps_by_horizon",
+                    "holdout_coverage_50_by_horizon", "holdout_coverage_90_by_horizon")
 #: Added to metrics.json by ``--holdout``.
 HOLDOUT_KEYS = ("holdout_mse", "holdout_crps", "holdout_coverage_90", "baseline_holdout_mse",
                 "baseline_holdout_crps", "baseline_holdout_coverage_90",
                 "climatology_holdout_mse", "climatology_holdout_crps",
-                "climatology_holdout_coverage_90", "n_train", "n_holdout")
+                "climatology_holdout_coverage_90", "n_train", "n_holdout", *CALIBRATION_KEYS)
 
 
 # ----------------------------------------------------------------------------- argparse types

@@ -1,0 +1,111 @@
+"""What a run says about its holdout forecast beyond the headline scores: how the ensemble scores
+against every observed path (:func:`ensemble_scores`), its calibration and its scores per
+horizon for ``metrics.json`` (:func:`calibration_metrics`), and the figures ``forecast.png`` and
+``calibration.png`` (:func:`write_holdout_figures`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..calibration import DEFAULT_LEVELS, binomial_band, calibration_summary, scores_by_horizon
+from ..data import TimeSeries
+from ..metrics import forecast_scores
+from .settings import CALIBRATION_KEYS
+
+#: Bins of the PIT histogram.
+PIT_BINS = 10
+#: Probability of the sampling ranges drawn in ``calibration.png``.
+BAND_LEVEL = 0.95
+
+
+def ensemble_scores(samples: np.ndarray, observed: np.ndarray) -> dict:
+    """Forecast scores of ``samples`` (S, T, d) against ``observed`` (T, P, d): for a panel the
+    scores of the ensemble against each observed path, averaged over paths (weighted by their
+    observed entries)."""
+    totals = {"mse": 0.0, "crps": 0.0, "coverage_90": 0.0}
+    weight = 0
+    for p in range(observed.shape[1]):
+        obs = observed[:, p, :]
+        n = int(np.isfinite(obs).sum())
+        if n == 0:
+            continue
+        scores = forecast_scores(samples, obs)
+        for key in totals:
+            totals[key] += n * scores[key]
+        weight += n
+    return {k: (v / weight if weight else math.nan) for k, v in totals.items()}
+
+
+def calibration_metrics(forecast: np.ndarray, observed: np.ndarray, *, seed: int) -> dict:
+    """The holdout forecast's calibration and its scores per horizon, as ``metrics.json`` has
+    them.
+
+    Args:
+        forecast: ``(S, T_h, d)`` forecast paths over the held-out times.
+        observed: ``(T_h, P, d)`` held-out observations, NaN where missing.
+        seed: seed of the PIT's randomisation of ties.
+
+    Returns:
+        The :data:`CALIBRATION_KEYS`: ``holdout_pit``
+        (:func:`neuralsde.calibration.calibration_summary` over every observed held-out time,
+        channel and path), ``holdout_coverage_50`` (share inside the 25 %-75 % band), and lists of
+        ``T_h`` entries, one per horizon: ``holdout_crps_by_horizon``,
+        ``holdout_coverage_50_by_horizon`` and ``holdout_coverage_90_by_horizon`` (averaged over
+        the channels and paths observed at that step, NaN where none is). ``holdout_pit`` is None
+        and the numbers NaN when the forecast is not finite or nothing is observed.
+    """
+    n_h = observed.shape[0]
+    if not (np.isfinite(forecast).all() and np.isfinite(observed).any()):
+        return {"holdout_pit": None, "holdout_coverage_50": math.nan,
+                **{key: [math.nan] * n_h for key in CALIBRATION_KEYS[2:]}}
+    summary = calibration_summary(forecast, observed, bins=PIT_BINS, levels=DEFAULT_LEVELS,
+                                  seed=seed)
+    by = scores_by_horizon(forecast, observed, levels=(0.5, 0.9))
+    return {"holdout_pit": summary, "holdout_coverage_50": summary["coverage"]["0.5"],
+            "holdout_crps_by_horizon": by["crps"].tolist(),
+            "holdout_coverage_50_by_horizon": by["coverage"][0.5].tolist(),
+            "holdout_coverage_90_by_horizon": by["coverage"][0.9].tolist()}
+
+
+def write_holdout_figures(folder: Path, *, arrays: dict, holdout: dict, series: TimeSeries,
+                          n_train: int, time_label: str) -> None:
+    """``forecast.png`` (the forecast over the held-out data) and, when the forecast has PIT
+    values, ``calibration.png``.
+
+    Args:
+        folder: the run folder.
+        arrays: the contents of ``samples.npz`` (``observed``, ``forecast_t``, ``forecast``).
+        holdout: the holdout scores, with the :data:`CALIBRATION_KEYS`.
+        series: all of the data.
+        n_train: number of training time points; the forecast starts at the last of them.
+        time_label: the x-axis label.
+    """
+    from ..plotting import plot_calibration, plot_forecast, save
+
+    h = holdout
+    title = (f"Holdout forecast of {h['n_holdout']} points, CRPS (lower is better): model "
+             f"{h['holdout_crps']:.3g}, random walk {h['baseline_holdout_crps']:.3g}, "
+             f"climatology {h['climatology_holdout_crps']:.3g}\nthe 50 % band covers "
+             f"{h['holdout_coverage_50']:.2f} of the held-out values, the 90 % band "
+             f"{h['holdout_coverage_90']:.2f}")
+    fig = plot_forecast(arrays["forecast_t"], arrays["forecast"], obs_t=series.ts.numpy(),
+                        observed=arrays["observed"], origin=float(series.ts[n_train - 1]),
+                        names=series.names, time_label=time_label,
+                        time_origin=series.time_origin, title=title)
+    save(fig, folder / "forecast.png")
+    pit = holdout["holdout_pit"]
+    if pit is None:
+        return
+    levels = np.array([float(k) for k in pit["coverage"]])
+    lo, hi = binomial_band(pit["n"], levels, level=BAND_LEVEL)
+    fig = plot_calibration(pit["counts"], pit["edges"], levels, list(pit["coverage"].values()),
+                           pit_band=binomial_band(pit["n"], 1.0 / PIT_BINS, level=BAND_LEVEL),
+                           coverage_band=(lo / pit["n"], hi / pit["n"]), band_level=BAND_LEVEL,
+                           title=f"Calibration of the holdout forecast: Kolmogorov-Smirnov "
+                                 f"distance of the PIT to uniform {pit['ks_distance']:.3f}, "
+                                 f"mean PIT {pit['mean']:.2f}")
+    save(fig, folder / "calibration.png")
