@@ -20,6 +20,11 @@ SCALING_METHODS = ("standard", "minmax", "max", "none")
 #: Every accepted method: those of ``SCALING_METHODS``, which convert each value alone, and
 #: ``"trend"``, which also needs the value's time.
 SCALINGS = (*SCALING_METHODS, "trend", "log", "log-trend")
+#: The trend scalings measure how much the slope changed along the data on this many stretches.
+TREND_SEGMENTS = 4
+#: The slope errors of a forecast with seed ``s`` use the seed ``s + TREND_SEED_OFFSET``, apart
+#: from the seeds of its Brownian paths.
+TREND_SEED_OFFSET = 7919
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,13 @@ class Scaling:
       data time) and ``y_scale`` the residuals' standard deviation. For a series that trends:
       the model then fits the fluctuations about the line, and forecasts carry the line on.
       Converting values then needs their times (``transform_y(y, t)``, ``inverse_y(y, t)``).
+      The line's slope is uncertain as far as it changed along the data: ``y_trend_sd`` is the
+      standard deviation of the least-squares slopes of the data's :data:`TREND_SEGMENTS`
+      consecutive stretches of equal duration (0 where a stretch has fewer than 3
+      observations), and a forecast adds to each sample path a slope error drawn from
+      ``N(0, y_trend_sd²)`` times the time since its start (:meth:`trend_error`), so that its
+      band widens linearly far ahead instead of trusting the line forever (a series whose
+      slope grows, such as CO₂, otherwise leaves the band within a few years).
     * ``"log"`` and ``"log-trend"``: ``"standard"`` and ``"trend"`` on ``log(y)``, for positive
       series whose changes are proportional to their level (counts, prices, populations,
       multiplicative seasonality); forecasts stay positive.
@@ -65,6 +77,8 @@ class Scaling:
         y_scale: per-channel scale, length d, each finite and > 0.
         method: the method that produced it, one of ``SCALING_METHODS``.
         y_trend: per-channel slope per unit of data time (``"trend"`` only); empty for none.
+        y_trend_sd: per-channel standard deviation of the slope for forecasts (``"trend"``
+            only); empty for none.
         log: values are log-transformed first (``"log"``, ``"log-trend"``).
     """
 
@@ -75,6 +89,7 @@ class Scaling:
     method: str
     y_trend: tuple[float, ...] = ()
     log: bool = False
+    y_trend_sd: tuple[float, ...] = ()
 
     def __post_init__(self):
         """Check every field and store numbers as floats, sequences as tuples of floats."""
@@ -102,6 +117,12 @@ class Scaling:
             raise ValueError(f"y_trend={self.y_trend!r} is not supported; expected one finite "
                              "slope per channel, or () for no trend.")
         object.__setattr__(self, "y_trend", trend)
+        spread = tuple(float(v) for v in self.y_trend_sd)
+        if spread and (len(spread) != len(trend) or not all(
+                math.isfinite(v) and v >= 0 for v in spread)):
+            raise ValueError(f"y_trend_sd={self.y_trend_sd!r} is not supported; expected one "
+                             "finite value >= 0 per slope of y_trend, or () for none.")
+        object.__setattr__(self, "y_trend_sd", spread)
         if len(self.y_shift) != len(self.y_scale):
             raise ValueError(f"y_shift has {len(self.y_shift)} entries but y_scale has "
                              f"{len(self.y_scale)}; both need one per channel.")
@@ -177,7 +198,7 @@ class Scaling:
     @classmethod
     def _fit_trend(cls, series: TimeSeries, t_shift: float, t_scale: float) -> Scaling:
         """The ``"trend"`` scaling: a least-squares line per channel, residuals standardised."""
-        shifts, slopes, scales = [], [], []
+        shifts, slopes, scales, spreads = [], [], [], []
         t = (series.ts - t_shift)[:, None].expand(series.ys.shape[:2])  # (T, P)
         for j in range(series.dim):
             m = series.mask[..., j]
@@ -195,8 +216,33 @@ class Scaling:
             shifts.append(shift)
             slopes.append(slope)
             scales.append(scale if scale > 1e-12 * max(size, 1e-300) else 1.0)
+            spreads.append(_slope_spread(x, values, float(series.ts[-1] - series.ts[0])))
         return cls(t_shift=t_shift, t_scale=t_scale, y_shift=tuple(shifts),
-                   y_scale=tuple(scales), method="trend", y_trend=tuple(slopes))
+                   y_scale=tuple(scales), method="trend", y_trend=tuple(slopes),
+                   y_trend_sd=tuple(spreads))
+
+    def trend_error(self, n: int, t, t0: float, seed: int) -> torch.Tensor:
+        """The slope errors of ``n`` forecast paths in training units, to add to the paths
+        before :meth:`inverse_y`: ``delta (t - t0) / y_scale`` with one ``delta ~ N(0,
+        y_trend_sd²)`` per path and channel (see the class docstring).
+
+        Args:
+            n: the number of paths.
+            t: (T,) the forecast's data times.
+            t0: the data time the forecast starts from.
+            seed: seeds the slope errors (the same seed, the same errors).
+
+        Returns:
+            (n, T, d) float64; zeros for a scaling without a slope spread.
+        """
+        t = torch.as_tensor(t, dtype=torch.float64)
+        if not any(self.y_trend_sd):
+            return torch.zeros(n, len(t), self.dim, dtype=torch.float64)
+        gen = torch.Generator().manual_seed(int(seed) + TREND_SEED_OFFSET)
+        delta = torch.randn(n, 1, self.dim, generator=gen, dtype=torch.float64)
+        sd = torch.tensor(self.y_trend_sd, dtype=torch.float64)
+        scale = torch.tensor(self.y_scale, dtype=torch.float64)
+        return delta * sd * (t - float(t0))[None, :, None] / scale
 
     def _line(self, y: torch.Tensor, t) -> torch.Tensor:
         """The removed line at times ``t`` (broadcast against ``y[..., 0]``), shape of ``y``."""
@@ -299,6 +345,8 @@ class Scaling:
                "y_shift": list(self.y_shift), "y_scale": list(self.y_scale)}
         if self.y_trend:
             out["y_trend"] = list(self.y_trend)
+        if any(self.y_trend_sd):
+            out["y_trend_sd"] = list(self.y_trend_sd)
         if self.log:
             out["log"] = True
         return out
@@ -314,10 +362,31 @@ class Scaling:
             raise ValueError(f"d={d!r} is not supported; expected a dict from Scaling.to_dict().")
         expected = {"method", "t_shift", "t_scale", "y_shift", "y_scale"}
         missing = sorted(expected - set(d))
-        extra = sorted(set(d) - expected - {"y_trend", "log"})
+        extra = sorted(set(d) - expected - {"y_trend", "y_trend_sd", "log"})
         if missing or extra:
             raise ValueError(f"Scaling.from_dict got keys {sorted(d)}; missing {missing}, "
                              f"unexpected {extra}; expected exactly {sorted(expected)}.")
         return cls(t_shift=d["t_shift"], t_scale=d["t_scale"], y_shift=tuple(d["y_shift"]),
                    y_scale=tuple(d["y_scale"]), method=d["method"],
-                   y_trend=tuple(d.get("y_trend", ())), log=bool(d.get("log", False)))
+                   y_trend=tuple(d.get("y_trend", ())), log=bool(d.get("log", False)),
+                   y_trend_sd=tuple(d.get("y_trend_sd", ())))
+
+
+def _slope_spread(x: torch.Tensor, values: torch.Tensor, span: float) -> float:
+    """The standard deviation (``ddof=1``) of the least-squares slopes of the observations
+    ``(x, values)`` on :data:`TREND_SEGMENTS` consecutive stretches of ``span / TREND_SEGMENTS``
+    each; 0 when a stretch has fewer than 3 observations or no time spread."""
+    if span <= 0 or values.numel() < 3 * TREND_SEGMENTS:
+        return 0.0
+    x = x.to(torch.float64)
+    values = values.to(torch.float64)
+    start = float(x.min())
+    piece = ((x - start) / span * TREND_SEGMENTS).floor().clamp(max=TREND_SEGMENTS - 1)
+    slopes = []
+    for k in range(TREND_SEGMENTS):
+        xs, vs = x[piece == k], values[piece == k]
+        if xs.numel() < 3 or float(xs.max() - xs.min()) == 0:
+            return 0.0
+        xc = xs - xs.mean()
+        slopes.append(float((xc * (vs - vs.mean())).sum() / xc.square().sum()))
+    return float(torch.tensor(slopes, dtype=torch.float64).std())

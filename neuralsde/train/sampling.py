@@ -64,7 +64,9 @@ def sample(model, y0, ts, n: int, *, solve_config: SolveConfig | None = None, se
             last observation).
         scaling: when given, ``t0``, ``ts``, the observed part of ``y0`` (its first
             ``scaling.dim`` entries) and the returned observed channels are in data units; latent
-            channels stay in model units.
+            channels stay in model units. A forecast (``t0`` given) of a trend scaling with a
+            slope spread gets each path's slope error (:meth:`Scaling.trend_error`, seeded
+            by ``seed``).
 
     Returns:
         (n, T, state_dim) paths.
@@ -77,7 +79,7 @@ def sample(model, y0, ts, n: int, *, solve_config: SolveConfig | None = None, se
     ts = torch.as_tensor(ts, dtype=torch.float64)
     if ts.dim() != 1 or len(ts) < 1:
         raise ValueError(f"ts must have shape (T,) with T >= 1; got {tuple(ts.shape)}.")
-    data_ts = ts
+    data_ts, data_t0 = ts, t0
     if scaling is not None:
         y0, ts, t0 = _to_model_units(y0, ts, t0, scaling)
     drop = 0
@@ -96,5 +98,8 @@ def sample(model, y0, ts, n: int, *, solve_config: SolveConfig | None = None, se
     ys = ys[drop:].transpose(0, 1).to(torch.float64)
     if scaling is not None:
         d = scaling.dim
-        ys = torch.cat([scaling.inverse_y(ys[..., :d], data_ts[None, :]), ys[..., d:]], dim=-1)
+        observed = ys[..., :d]
+        if data_t0 is not None:  # a forecast: the trend's slope is uncertain too
+            observed = observed + scaling.trend_error(n, data_ts, float(data_t0), seed)
+        ys = torch.cat([scaling.inverse_y(observed, data_ts[None, :]), ys[..., d:]], dim=-1)
     return ys

@@ -1,0 +1,96 @@
+"""The trend scalings' slope uncertainty: measured as the spread of the slopes of the data's
+stretches, and carried into forecasts as a per-path slope error growing with the horizon."""
+
+import numpy as np
+import pytest
+import torch
+
+from neuralsde.data import Scaling, TimeSeries
+from neuralsde.data.scaling import TREND_SEGMENTS
+from neuralsde.train import sample
+
+
+def _series(y, t=None):
+    y = torch.as_tensor(y, dtype=torch.float64)
+    t = torch.arange(len(y), dtype=torch.float64) if t is None else t
+    return TimeSeries(ts=t, ys=y[:, None, None].clone(), names=("y",),
+                      mask=torch.ones(len(y), 1, 1, dtype=torch.bool))
+
+
+class _Still(torch.nn.Module):
+    """No drift, no diffusion: the paths stay at their start, so only the slope error moves."""
+
+    noise_type, sde_type = "diagonal", "ito"
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros((), dtype=torch.float64))
+
+    def f(self, t, y):
+        return torch.zeros_like(y)
+
+    def g(self, t, y):
+        return torch.zeros_like(y)
+
+
+def _bent_line(slopes=(1.0, 2.0, 3.0, 4.0), per=100):
+    """A continuous line whose slope changes at the boundaries of the four stretches."""
+    y, value = [], 0.0
+    for slope in slopes:
+        for _ in range(per):
+            y.append(value)
+            value += slope
+    return np.array(y)
+
+
+def test_the_slope_spread_is_the_spread_of_the_stretches_slopes():
+    assert TREND_SEGMENTS == 4
+    scaling = Scaling.fit(_series(_bent_line()), "trend")
+    assert scaling.y_trend_sd[0] == pytest.approx(np.std([1, 2, 3, 4], ddof=1), rel=1e-9)
+    logged = Scaling.fit(_series(np.exp(_bent_line() / 400)), "log-trend")
+    assert logged.y_trend_sd[0] == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 400, rel=1e-9)
+
+
+def test_a_straight_line_and_the_other_scalings_have_no_slope_spread():
+    line = 3.0 + 0.5 * np.arange(200)
+    assert Scaling.fit(_series(line), "trend").y_trend_sd[0] == pytest.approx(0, abs=1e-9)
+    assert Scaling.fit(_series(line), "standard").y_trend_sd == ()
+    assert Scaling.fit(_series(line[:10]), "trend").y_trend_sd == (0.0,)  # too short to tell
+
+
+def test_the_slope_spread_survives_a_round_trip_and_old_files_load_without_it():
+    scaling = Scaling.fit(_series(_bent_line()), "trend")
+    again = Scaling.from_dict(scaling.to_dict())
+    assert again == scaling
+    old = {k: v for k, v in scaling.to_dict().items() if k != "y_trend_sd"}
+    assert Scaling.from_dict(old).y_trend_sd == ()
+    with pytest.raises(ValueError, match="y_trend_sd"):
+        Scaling(t_shift=0, t_scale=1, y_shift=(0,), y_scale=(1,), method="trend",
+                y_trend=(1.0,), y_trend_sd=(-1.0,))
+
+
+def test_a_forecast_band_widens_by_the_slope_spread_times_the_horizon():
+    scaling = Scaling.fit(_series(_bent_line()), "trend")
+    sd = scaling.y_trend_sd[0]
+    t0 = 399.0
+    times = torch.tensor([409.0, 449.0, 499.0], dtype=torch.float64)
+    start = torch.tensor([float(scaling.inverse_y(torch.zeros(1, dtype=torch.float64), t0)[0])])
+    paths = sample(_Still(), start, times, 4000, seed=3, t0=t0, scaling=scaling)[..., 0].numpy()
+    line = scaling.inverse_y(torch.zeros(3, 1, dtype=torch.float64), times)[:, 0]
+    horizon = (times - t0).numpy()
+    np.testing.assert_allclose(paths.std(axis=0), sd * horizon, rtol=0.05)
+    # the mean is the line within 4 standard errors of a mean of 4,000 draws
+    assert np.all(np.abs(paths.mean(axis=0) - line.numpy()) < 4 * sd * horizon / np.sqrt(4000))
+    corr = np.corrcoef(paths[:, 0], paths[:, 2])[0, 1]
+    assert corr == pytest.approx(1.0, abs=1e-9)  # one slope error per path: a straight fan
+    same = sample(_Still(), start, times, 4000, seed=3, t0=t0, scaling=scaling)[..., 0].numpy()
+    other = sample(_Still(), start, times, 4000, seed=4, t0=t0, scaling=scaling)[..., 0].numpy()
+    assert np.array_equal(paths, same) and not np.array_equal(paths, other)
+
+
+def test_paths_from_the_start_of_the_data_get_no_slope_error():
+    scaling = Scaling.fit(_series(_bent_line()), "trend")
+    times = torch.tensor([0.0, 100.0, 399.0], dtype=torch.float64)
+    start = torch.tensor([float(scaling.inverse_y(torch.zeros(1, dtype=torch.float64), 0.0)[0])])
+    paths = sample(_Still(), start, times, 50, seed=0, scaling=scaling)[..., 0].numpy()
+    assert np.ptp(paths, axis=0).max() == pytest.approx(0, abs=1e-9)
