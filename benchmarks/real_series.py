@@ -29,7 +29,7 @@ SERIES = {
     "co2": ["--data", "data/co2.csv", "--period", "365.25", "--scaling", "trend"],
     "elnino": ["--data", "data/elnino.csv", "--period", "365.25"],
     "lynx": ["--data", "data/lynx.csv", "--scaling", "log"],
-    "airline": ["--data", "data/airline.csv", "--period", "365.25", "--scaling", "trend"],
+    "airline": ["--data", "data/airline.csv", "--period", "365.25", "--scaling", "log"],
 }
 KEYS = ("holdout_crps", "baseline_holdout_crps", "climatology_holdout_crps", "holdout_coverage_90",
         "holdout_mse", "wall_seconds", "train_seconds", "iterations")
