@@ -93,7 +93,12 @@ def iteration_cost(data: Path, iters: int | None, warmup: int) -> dict:
     ms per iteration after ``warmup`` iterations."""
     from neuralsde import build_model
     from neuralsde.data import Scaling
-    from neuralsde.fit.objectives import default_state_dim, make_objective, model_spec
+    from neuralsde.fit.objectives import (
+        default_state_dim,
+        default_window_length,
+        make_objective,
+        model_spec,
+    )
     from neuralsde.fit.settings import build_parser, configs, load_series, resolve
     from neuralsde.train import fit
 
@@ -103,6 +108,7 @@ def iteration_cost(data: Path, iters: int | None, warmup: int) -> dict:
     solve_config, train_config = configs(settings, parser)
     series = load_series(args, parser)
     settings["state_dim"] = default_state_dim(settings, series)
+    settings["window_length"] = default_window_length(settings, series)
     scaling = Scaling.fit(series, settings["scaling"])
     torch.manual_seed(settings["seed"])
     model = build_model(model_spec(settings, scaling)).to(dtype=getattr(torch, settings["dtype"]))

@@ -96,3 +96,37 @@ def test_a_stopped_windows_run_resumes_bit_identically(tmp_path):
     rest = fit(model(), objective=objective(), train_config=cfg, quiet=True, resume=state)
     resumed = [r["loss"] for r in first.history] + [r["loss"] for r in rest.history]
     assert resumed == [r["loss"] for r in whole.history]
+
+
+def _regular(n, spacing=1.0, paths=1):
+    ts = torch.arange(n, dtype=torch.float64) * spacing
+    from neuralsde.data import TimeSeries
+    return TimeSeries(ts=ts, ys=torch.zeros(n, paths, 1, dtype=torch.float64), names=("y",),
+                      mask=torch.ones(n, paths, 1, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("period, spacing, n, expected", [
+    (None, 1.0, 200, 8),      # no period: 8
+    (12.0, 1.0, 200, 12),     # one period of monthly data
+    (365.25, 30.5, 200, 12),  # the same with dates (days)
+    (365.25, 7.0, 200, 32),   # weekly data: one period is 53 times, capped at 32
+    (4.0, 1.0, 200, 8),       # a short period: never below 8
+    (20.0, 1.0, 15, 14),      # a short series: the longest window it has room for
+])
+def test_the_default_window_length_spans_a_period_within_bounds(period, spacing, n, expected):
+    from neuralsde.fit.objectives import WINDOW_LENGTH, WINDOW_LENGTH_MAX, default_window_length
+    assert (WINDOW_LENGTH, WINDOW_LENGTH_MAX) == (8, 32)
+    settings = {"window_length": None, "period": period, "state_dim": None, "lags": 4}
+    assert default_window_length(settings, _regular(n, spacing)) == expected
+    assert default_window_length({**settings, "window_length": 5}, _regular(n, spacing)) == 5
+
+
+def test_the_cli_records_the_default_window_length_it_used(tmp_path):
+    out = tmp_path / "run"
+    argv = ["--data", str(_csv(tmp_path / "y.csv", n=40)), "--period", "10", "--iters", "2",
+            "--windows", "4", "--window-samples", "4", "--samples", "5", "--quiet",
+            "--out", str(out)]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["settings"]["window_length"] == 10
+    assert metrics["settings"]["objective_settings"]["horizon"] == 10

@@ -4,6 +4,7 @@ transition objectives for a user's series, with their checks in the user's flags
 from __future__ import annotations
 
 import argparse
+import math
 
 from ..data import Scaling, TimeSeries
 from ..solve import SolveConfig
@@ -22,6 +23,31 @@ def default_state_dim(settings: dict, series: TimeSeries) -> int:
     if settings["state_dim"] is not None:
         return settings["state_dim"]
     return series.dim + 2 if settings["objective"] == "start" else series.dim
+
+
+#: ``--window-length`` when not given: 8 observation times, or with ``--period`` one period's
+#: observations (at the median spacing) within these bounds, so that a window sees a whole season.
+WINDOW_LENGTH = 8
+WINDOW_LENGTH_MAX = 32
+
+
+def default_window_length(settings: dict, train: TimeSeries) -> int:
+    """``--window-length`` when not given (:data:`WINDOW_LENGTH`, :data:`WINDOW_LENGTH_MAX`): a
+    period longer than :data:`WINDOW_LENGTH` observations gives windows of one period, but never
+    longer than the shortest path of the training part ``train`` allows (with the encoder's
+    lags), so the default alone never makes a series too short."""
+    if settings["window_length"] is not None:
+        return settings["window_length"]
+    if settings["period"] is None or train.n_points < 2:
+        return WINDOW_LENGTH
+    spacing = float(train.ts.diff().median())
+    if not spacing > 0:
+        return WINDOW_LENGTH
+    per_period = math.ceil(settings["period"] / spacing - 1e-9)
+    lags = settings["lags"] if (settings["state_dim"] or train.dim) > train.dim else 0
+    observed = train.mask.any(dim=2).sum(dim=0).min().item()  # the shortest path's times
+    room = int(observed) - max(lags, 1)
+    return max(min(per_period, WINDOW_LENGTH_MAX, room), WINDOW_LENGTH)
 
 
 def model_spec(settings: dict, scaling: Scaling | None = None) -> dict:
@@ -87,6 +113,9 @@ def make_objective(settings: dict, train: TimeSeries, solve_config: SolveConfig,
         return FromStart(train, train_config, solve_config, shard=shard)
     if objective == "transition":
         return Transition(train, TransitionConfig(iters=settings["iters"]))
+    if settings["window_length"] is None:
+        raise ValueError("settings['window_length'] is None: resolve it on the data-unit series "
+                         "with default_window_length() first")
     config = WindowConfig(windows=settings["windows"], samples=settings["window_samples"],
                           horizon=settings["window_length"], iters=settings["iters"])
     return Windows(train, config, solve_config, shard=shard)

@@ -35,7 +35,13 @@ from .folder import (
     run_folder,
 )
 from .horizon import write_forecast
-from .objectives import check_objective, default_state_dim, make_objective, model_spec
+from .objectives import (
+    check_objective,
+    default_state_dim,
+    default_window_length,
+    make_objective,
+    model_spec,
+)
 from .settings import DEFAULTS, build_parser, check_world, configs, device, load_series, resolve
 from .signals import Aborted, StopOnSignal, exit_status
 
@@ -111,7 +117,7 @@ def _new_run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: li
 
 def _check_against_data(settings: dict, series: TimeSeries) -> None:
     """The checks of the flags against the data (one line, exit status 2, no usage); sets
-    ``settings["state_dim"]``."""
+    ``settings["state_dim"]`` and ``settings["window_length"]``."""
     state_dim = default_state_dim(settings, series)
     if state_dim < series.dim:
         fail(f"--state-dim {state_dim} is smaller than the {series.dim} observed channels of the "
@@ -120,8 +126,9 @@ def _check_against_data(settings: dict, series: TimeSeries) -> None:
     if settings["holdout"] is not None and series.n_points < 3:
         fail(f"--holdout needs at least 3 time points (2 to train, 1 to forecast); "
              f"{series.source} has {series.n_points}")
-    check_objective(settings, series.head(holdout_split(series.n_points, settings["holdout"])),
-                    PlainErrors())
+    train = series.head(holdout_split(series.n_points, settings["holdout"]))
+    settings["window_length"] = default_window_length(settings, train)
+    check_objective(settings, train, PlainErrors())
 
 
 def _with_threads(settings: dict, job):

@@ -31,8 +31,8 @@ DEFAULTS = {
     "rtol": 0.1, "atol": 0.1, "dt": None, "lr": 0.01, "lr_final": 0.1, "scaling": "standard",
     "state_dim": None, "dtype": "float32", "device": "cpu", "threads": 1, "holdout": None,
     "model": "sde", "checkpoint_every": 100, "on_divergence": "restore",
-    "objective": "start", "windows": 64, "window_samples": 16, "window_length": 8, "lags": 4,
-    "period": None, "horizon": None, "horizon_step": None,
+    "objective": "start", "windows": 64, "window_samples": 16, "window_length": None,
+    "lags": 4, "period": None, "horizon": None, "horizon_step": None,
 }
 #: Objectives of ``--objective``; without the flag, "start" for the built-in data and "windows"
 #: for ``--data``.
@@ -212,8 +212,8 @@ def _add_objective_flags(p: argparse.ArgumentParser) -> None:
                     help="sample paths per window, the scored ensemble "
                          + _default("window_samples"))
     ob.add_argument("--window-length", type=_positive_int, default=_S, metavar="H",
-                    help="observation times each window simulates and scores "
-                         + _default("window_length"))
+                    help="observation times each window simulates and scores (default: 8; with "
+                         "--period, the observations of one period, 8 to 32)")
     ob.add_argument("--lags", type=_positive_int, default=_S, metavar="L",
                     help="with latent channels (--state-dim above the observed channels): "
                          "previous observations the encoder reads to start them "
