@@ -207,8 +207,7 @@ class Scaling:
                 shift = values.mean().item() if values.numel() else 0.0
                 slope = 0.0
             else:
-                xc = x - x.mean()
-                slope = float((xc * (values - values.mean())).sum() / xc.square().sum())
+                slope = _ls_slope(x, values)
                 shift = float(values.mean() - slope * x.mean())
             resid = values - shift - slope * x
             scale = resid.square().mean().sqrt().item() if values.numel() else 1.0
@@ -387,6 +386,11 @@ def _slope_spread(x: torch.Tensor, values: torch.Tensor, span: float) -> float:
         xs, vs = x[piece == k], values[piece == k]
         if xs.numel() < 3 or float(xs.max() - xs.min()) == 0:
             return 0.0
-        xc = xs - xs.mean()
-        slopes.append(float((xc * (vs - vs.mean())).sum() / xc.square().sum()))
+        slopes.append(_ls_slope(xs, vs))
     return float(torch.tensor(slopes, dtype=torch.float64).std())
+
+
+def _ls_slope(x: torch.Tensor, values: torch.Tensor) -> float:
+    """The least-squares slope of ``values`` on ``x`` (at least two distinct ``x``)."""
+    xc = x - x.mean()
+    return float((xc * (values - values.mean())).sum() / xc.square().sum())
