@@ -4,6 +4,7 @@ band's coverage and the wall time of each run.
 
     python benchmarks/real_series.py                  # writes benchmarks/results/real_series.json
     python benchmarks/real_series.py --series lynx --iters 50   # one series, a short run
+    python benchmarks/real_series.py --seed 1 --out /tmp/real_series_seed1.json   # another seed
 
 Each series runs in its own process (``python -m neuralsde.fit``) into a temporary folder; the
 table and the JSON take the numbers from its ``metrics.json``.
@@ -75,9 +76,12 @@ def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--series", default=",".join(SERIES), help="comma-separated series to run")
     p.add_argument("--iters", type=int, help="passed on as --iters (default: the CLI's)")
+    p.add_argument("--seed", type=int, help="passed on as --seed (default: the CLI's, 0)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "real_series.json"))
     args = p.parse_args(argv)
     extra = ["--iters", str(args.iters)] if args.iters else []
+    if args.seed is not None:
+        extra += ["--seed", str(args.seed)]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.series.split(","):

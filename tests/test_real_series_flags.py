@@ -46,3 +46,24 @@ def test_lynx_period_is_read_off_the_training_part():
     n_train = holdout_split(len(data), 0.2)  # real_series.py runs with --holdout 0.2
     peak = rs.periodogram_peak(np.log(data[:n_train, 1]))
     assert round(peak, 1) == period
+
+
+def test_seed_and_iters_are_passed_on_to_every_run(tmp_path, monkeypatch):
+    rs = _real_series()
+    calls = []
+
+    def fake_run_one(name, extra, out):
+        calls.append((name, list(extra)))
+        return {"series": name, "holdout_crps": 1.0, "baseline_holdout_crps": 2.0,
+                "climatology_holdout_crps": 3.0, "holdout_coverage_90": 0.9, "wall_seconds": 1.0}
+
+    monkeypatch.setattr(rs, "run_one", fake_run_one)
+    out = tmp_path / "r.json"
+    result = rs.main(["--series", "lynx,co2", "--seed", "3", "--iters", "7", "--out", str(out)])
+    assert calls == [("lynx", ["--iters", "7", "--seed", "3"]),
+                     ("co2", ["--iters", "7", "--seed", "3"])]
+    assert [row["series"] for row in result["rows"]] == ["lynx", "co2"]
+    assert out.exists() and '"seed": 3' in out.read_text()
+    calls.clear()
+    rs.main(["--series", "lynx", "--out", str(out)])
+    assert calls == [("lynx", [])]  # no flags: the CLI's own defaults
