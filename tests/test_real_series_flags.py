@@ -1,13 +1,12 @@
 """The development series' flags in ``benchmarks/real_series.py`` come from their training part
-alone: lynx's ``--period`` is the periodogram peak of the log of the part before the holdout."""
+alone: lynx's ``--period`` is the highest periodogram peak of the log of the part before the
+holdout (``--period auto``)."""
 
 import importlib.util
-import math
 from pathlib import Path
 
-import numpy as np
-import pytest
-
+from neuralsde.data import load_csv
+from neuralsde.data.period import dominant_period
 from neuralsde.run_files import holdout_split
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,30 +20,14 @@ def _real_series():
     return module
 
 
-def test_periodogram_peak_finds_a_known_period():
-    rs = _real_series()
-    t = np.arange(200)
-    rng = np.random.default_rng(0)
-    y = np.sin(2 * math.pi * t / 9.3) + 0.3 * rng.standard_normal(200)
-    assert rs.periodogram_peak(y) == pytest.approx(9.3, abs=0.1)
-    assert rs.periodogram_peak(y, spacing=7.0) == pytest.approx(7 * 9.3, abs=0.7)
-
-
-def test_periodogram_peak_refuses_bad_input():
-    rs = _real_series()
-    with pytest.raises(ValueError, match="values"):
-        rs.periodogram_peak([1.0, 2.0])
-    with pytest.raises(ValueError, match="values"):
-        rs.periodogram_peak([1.0, np.nan, 2.0, 3.0, 4.0])
-
-
 def test_lynx_period_is_read_off_the_training_part():
     rs = _real_series()
     flags = rs.SERIES["lynx"]
     period = float(flags[flags.index("--period") + 1])
-    data = np.loadtxt(ROOT / "data" / "lynx.csv", delimiter=",", skiprows=1)
-    n_train = holdout_split(len(data), 0.2)  # real_series.py runs with --holdout 0.2
-    peak = rs.periodogram_peak(np.log(data[:n_train, 1]))
+    series = load_csv(ROOT / "data" / "lynx.csv")
+    train = series.head(holdout_split(series.n_points, 0.2))  # real_series.py's --holdout 0.2
+    assert train.n_points == 91  # 1821-1911
+    peak = dominant_period(train, log=True)  # what --period auto --scaling log finds
     assert round(peak, 1) == period
 
 

@@ -15,6 +15,7 @@ Data flow::
   uniform noise at ``x = -3, ..., 3``; ``data/exp_noisy.csv`` holds it for ``seed=0``.
 * :func:`load_csv` reads a CSV file in wide format (one column per channel) or in long/panel
   format (a group column, one sample path per group).
+* :func:`dominant_period` reads a cycle's period off a series (``--period auto``).
 * :class:`Scaling` is the affine normalisation used for training; it round-trips through a plain
   ``dict`` so that checkpoints can store it.
 
@@ -23,6 +24,7 @@ This package is a leaf: it imports only numpy, torch, the standard library and
 """
 
 from .csv_file import MISSING_TOKENS, load_csv
+from .period import dominant_period
 from .reference import reference_dataset
 from .scaling import SCALING_METHODS, SCALINGS, Scaling
 from .series import TimeSeries
@@ -33,6 +35,7 @@ __all__ = [
     "SCALING_METHODS",
     "Scaling",
     "TimeSeries",
+    "dominant_period",
     "load_csv",
     "reference_dataset",
 ]

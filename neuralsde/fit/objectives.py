@@ -7,6 +7,7 @@ import argparse
 import math
 
 from ..data import Scaling, TimeSeries
+from ..data.period import dominant_period
 from ..solve import SolveConfig
 from ..train import FromStart, TrainConfig
 from ..train.transition import Transition, TransitionConfig
@@ -38,7 +39,7 @@ def default_window_length(settings: dict, train: TimeSeries) -> int:
     lags), so the default alone never makes a series too short."""
     if settings["window_length"] is not None:
         return settings["window_length"]
-    if settings["period"] is None or train.n_points < 2:
+    if settings["period"] in (None, "auto") or train.n_points < 2:  # "auto": not resolved
         return WINDOW_LENGTH
     spacing = float(train.ts.diff().median())
     if not spacing > 0:
@@ -48,6 +49,32 @@ def default_window_length(settings: dict, train: TimeSeries) -> int:
     observed = train.mask.any(dim=2).sum(dim=0).min().item()  # the shortest path's times
     room = int(observed) - max(lags, 1)
     return max(min(per_period, WINDOW_LENGTH_MAX, room), WINDOW_LENGTH)
+
+
+def period_flag(text: str) -> float | str:
+    """An argparse type for ``--period``: ``auto`` or a finite number > 0."""
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number > 0 nor auto") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0, or auto")
+    return value
+
+
+def resolve_period(settings: dict, train: TimeSeries) -> float | None:
+    """``--period`` as a number: ``auto`` becomes the highest periodogram peak of the training
+    part ``train`` (:func:`neuralsde.data.period.dominant_period`, on the log for the log
+    scalings); raises ValueError, naming ``--period auto``, where none can be read off it."""
+    period = settings["period"]
+    if period != "auto":
+        return period
+    try:
+        return dominant_period(train, log=settings["scaling"] in ("log", "log-trend"))
+    except ValueError as error:
+        raise ValueError(f"--period auto: {error}") from None
 
 
 def model_spec(settings: dict, scaling: Scaling | None = None) -> dict:

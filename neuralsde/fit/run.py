@@ -41,6 +41,7 @@ from .objectives import (
     default_window_length,
     make_objective,
     model_spec,
+    resolve_period,
 )
 from .settings import DEFAULTS, build_parser, check_world, configs, device, load_series, resolve
 from .signals import Aborted, StopOnSignal, exit_status
@@ -105,6 +106,9 @@ def _new_run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: li
     series = load_series(args, parser)
     _check_against_data(settings, series)
     folder = run_folder(args.out)
+    if getattr(args, "period", None) == "auto" and not args.quiet and rank == 0:
+        print(f"--period auto: {settings['period']:.6g} (the training part's highest periodogram "
+              "peak)", flush=True)
     if rank == 0:  # only process 0 of a distributed run writes
         check_new_folder(folder)
         data_args = {"data": str(Path(args.data).resolve()) if args.data else None,
@@ -127,6 +131,11 @@ def _check_against_data(settings: dict, series: TimeSeries) -> None:
         fail(f"--holdout needs at least 3 time points (2 to train, 1 to forecast); "
              f"{series.source} has {series.n_points}")
     train = series.head(holdout_split(series.n_points, settings["holdout"]))
+    if settings["objective"] != "start":  # "start" refuses --period in check_objective
+        try:
+            settings["period"] = resolve_period(settings, train)
+        except ValueError as error:
+            fail(str(error))
     settings["window_length"] = default_window_length(settings, train)
     check_objective(settings, train, PlainErrors())
 

@@ -23,6 +23,7 @@ from ..solve import METHODS, SolveConfig
 from ..sri import TABLEAUS
 from ..train import DIVERGENCE_POLICIES, TrainConfig
 from .errors import data_message, fail
+from .objectives import period_flag
 
 #: What ``python -m neuralsde.fit`` does without flags (and what ``--blog`` changes).
 DEFAULTS = {
@@ -209,8 +210,7 @@ def _add_objective_flags(p: argparse.ArgumentParser) -> None:
     ob.add_argument("--windows", type=_positive_int, default=_S, metavar="N",
                     help="windows per iteration " + _default("windows"))
     ob.add_argument("--window-samples", type=_integer_at_least(2), default=_S, metavar="M",
-                    help="sample paths per window, the scored ensemble "
-                         + _default("window_samples"))
+                    help="paths per window, the scored ensemble " + _default("window_samples"))
     ob.add_argument("--window-length", type=_positive_int, default=_S, metavar="H",
                     help="observation times each window simulates and scores (default: 8; with "
                          "--period, the observations of one period, 8 to 32)")
@@ -218,10 +218,10 @@ def _add_objective_flags(p: argparse.ArgumentParser) -> None:
                     help="with latent channels (--state-dim above the observed channels): "
                          "previous observations the encoder reads to start them "
                          + _default("lags"))
-    ob.add_argument("--period", type=_positive_float, default=_S, metavar="P",
+    ob.add_argument("--period", type=period_flag, default=_S, metavar="P",
                     help="seasonal model: drift and diffusion see sin and cos of 2 pi t / P, "
-                         "P in the data's time units (days for dates) (default: none, "
-                         "autonomous)")
+                         "P in the data's time units (days for dates), or auto: the training "
+                         "part's highest periodogram peak (default: none, autonomous)")
 
 
 def _add_solver_flags(p: argparse.ArgumentParser) -> None:
