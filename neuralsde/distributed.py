@@ -134,6 +134,15 @@ def init(device: torch.device) -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
+def finish() -> None:
+    """Wait for every process at the end of a run that went well, so that all tear down together:
+    a process that leaves while another still writes its files can take the gloo connections
+    down under it (a C++ abort at exit). A process that failed skips this; torchrun then stops
+    the others."""
+    if dist.is_initialized():
+        dist.barrier()
+
+
 def shutdown() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()

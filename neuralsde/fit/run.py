@@ -70,8 +70,11 @@ def main(argv: list[str] | None = None) -> int:
             distributed.init(device(getattr(args, "device", DEFAULTS["device"]), parser))
         try:
             if args.resume is not None:
-                return _resume(parser, args, argv)
-            return _new_run(parser, args, argv)
+                status = _resume(parser, args, argv)
+            else:
+                status = _new_run(parser, args, argv)
+            distributed.finish()
+            return status
         finally:
             distributed.shutdown()
     except WriteError as err:
