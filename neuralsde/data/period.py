@@ -72,9 +72,7 @@ def dominant_period(series: TimeSeries, *, log: bool = False, pad: int = 8) -> f
             if float(np.abs(x).max()) <= 1e-9 * size:  # a line, up to rounding: no cycle
                 continue
             spectrum = np.abs(np.fft.rfft(x, pad * n)) ** 2
-            total = spectrum[1:].sum()
-            if total > 0:
-                power += spectrum / total
+            power += spectrum / spectrum[1:].sum()  # > 0: x is not constant
     if not power.any():
         raise ValueError(f"{series.source} has no path and channel with {MIN_POINTS} or more "
                          "observations that vary; no period can be read off it.")

@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from ..data import Scaling, TimeSeries
-from ..data.period import dominant_period
+from ..data import Scaling, TimeSeries, dominant_period
 from ..solve import SolveConfig
 from ..train import FromStart, TrainConfig
 from ..train.transition import Transition, TransitionConfig
