@@ -34,14 +34,13 @@ class _Still(torch.nn.Module):
 
 
 def _bent_line(slopes=(1.0, 2.0, 3.0, 4.0), per=100):
-    """A continuous line on t = 0, 1, ..., 4 per whose slope changes at the boundaries of the
-    four stretches (t = per, 2 per, 3 per)."""
+    """A continuous line whose slope changes at the boundaries of the four stretches."""
     y, value = [], 0.0
     for slope in slopes:
         for _ in range(per):
             y.append(value)
             value += slope
-    return np.array([*y, value])
+    return np.array(y)
 
 
 def test_the_slope_spread_is_the_spread_of_the_stretches_slopes():

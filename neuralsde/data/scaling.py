@@ -12,15 +12,16 @@ from dataclasses import dataclass
 import torch
 
 from .series import TimeSeries, _shape
-from .trend import TREND_SEGMENTS, fit_trend, trend_knots
 
-__all__ = ["SCALINGS", "SCALING_METHODS", "Scaling", "TREND_SEGMENTS"]
+__all__ = ["SCALINGS", "SCALING_METHODS", "Scaling"]
 
 #: Accepted values of ``Scaling.fit(..., method=...)``.
 SCALING_METHODS = ("standard", "minmax", "max", "none")
 #: Every accepted method: those of ``SCALING_METHODS``, which convert each value alone, and
 #: ``"trend"``, which also needs the value's time.
 SCALINGS = (*SCALING_METHODS, "trend", "log", "log-trend")
+#: The trend scalings measure how much the slope changed along the data on this many stretches.
+TREND_SEGMENTS = 4
 #: The slope errors of a forecast with seed ``s`` use the seed ``s + TREND_SEED_OFFSET``, apart
 #: from the seeds of its Brownian paths.
 TREND_SEED_OFFSET = 7919
@@ -48,19 +49,16 @@ class Scaling:
       ``[0, 1]``.
     * ``"max"``: ``y_shift = 0`` and ``y_scale`` = maximum of ``|y|``; signs are kept.
     * ``"none"``: the identity (shifts 0, scales 1), for time too.
-    * ``"trend"``: a continuous piecewise line in time is removed per channel, then the
-      residuals are standardised: ``y_train = (y - line(t)) / y_scale`` with
-      ``line(t) = y_shift + y_trend (t - t_shift) + sum_k y_trend_kinks[k] max(t - trend_knots[k],
-      0)``: the slope may change at the boundaries of :data:`TREND_SEGMENTS` stretches of equal
-      duration (fewer with a ``period``, so that each holds a whole period), fitted by least
-      squares together with the period's harmonics (:mod:`.trend`); ``y_scale`` is the
-      residuals' root mean square. For a series that trends: the model then fits the
-      fluctuations about the line, and forecasts carry the line on with the last stretch's
-      slope. Converting values then needs their times (``transform_y(y, t)``,
-      ``inverse_y(y, t)``). The slope is uncertain as far as it changed along the data:
-      ``y_trend_sd`` is the standard deviation of the stretches' slopes (0 for a single
-      stretch, or where a stretch has fewer than 3 observations, which also makes the line
-      straight), and a forecast adds to each sample path a slope error drawn from
+    * ``"trend"``: a straight line in time is removed per channel, then the residuals are
+      standardised: ``y_train = (y - y_shift - y_trend (t - t_shift)) / y_scale`` with the
+      least-squares line (``y_shift`` its value at ``t_shift``, ``y_trend`` its slope per unit of
+      data time) and ``y_scale`` the residuals' standard deviation. For a series that trends:
+      the model then fits the fluctuations about the line, and forecasts carry the line on.
+      Converting values then needs their times (``transform_y(y, t)``, ``inverse_y(y, t)``).
+      The line's slope is uncertain as far as it changed along the data: ``y_trend_sd`` is the
+      standard deviation of the least-squares slopes of the data's :data:`TREND_SEGMENTS`
+      consecutive stretches of equal duration (0 where a stretch has fewer than 3
+      observations), and a forecast adds to each sample path a slope error drawn from
       ``N(0, y_trend_sd²)`` times the time since its start (:meth:`trend_error`), so that its
       band widens linearly far ahead instead of trusting the line forever (a series whose
       slope grows, such as CO₂, otherwise leaves the band within a few years).
@@ -78,14 +76,10 @@ class Scaling:
         y_shift: per-channel shift, length d.
         y_scale: per-channel scale, length d, each finite and > 0.
         method: the method that produced it, one of ``SCALING_METHODS``.
-        y_trend: per-channel slope per unit of data time on the first stretch (``"trend"``
-            only); empty for none.
+        y_trend: per-channel slope per unit of data time (``"trend"`` only); empty for none.
         y_trend_sd: per-channel standard deviation of the slope for forecasts (``"trend"``
             only); empty for none.
         log: values are log-transformed first (``"log"``, ``"log-trend"``).
-        trend_knots: the data times where the trend's slope may change; empty for a straight
-            line (and for scalings saved before the line had knots).
-        y_trend_kinks: one tuple per knot of the per-channel slope changes there.
     """
 
     t_shift: float
@@ -96,8 +90,6 @@ class Scaling:
     y_trend: tuple[float, ...] = ()
     log: bool = False
     y_trend_sd: tuple[float, ...] = ()
-    trend_knots: tuple[float, ...] = ()
-    y_trend_kinks: tuple[tuple[float, ...], ...] = ()
 
     def __post_init__(self):
         """Check every field and store numbers as floats, sequences as tuples of floats."""
@@ -131,16 +123,6 @@ class Scaling:
             raise ValueError(f"y_trend_sd={self.y_trend_sd!r} is not supported; expected one "
                              "finite value >= 0 per slope of y_trend, or () for none.")
         object.__setattr__(self, "y_trend_sd", spread)
-        knots = tuple(float(v) for v in self.trend_knots)
-        kinks = tuple(tuple(float(v) for v in row) for row in self.y_trend_kinks)
-        if (knots and not trend) or len(kinks) != len(knots) or not all(
-                map(math.isfinite, knots)) or list(knots) != sorted(knots) or any(
-                len(row) != len(trend) or not all(map(math.isfinite, row)) for row in kinks):
-            raise ValueError(f"trend_knots={knots!r}, y_trend_kinks={self.y_trend_kinks!r} "
-                             "are not supported; expected increasing finite knots of a trend "
-                             "and one finite slope change per knot and channel.")
-        object.__setattr__(self, "trend_knots", knots)
-        object.__setattr__(self, "y_trend_kinks", kinks)
         if len(self.y_shift) != len(self.y_scale):
             raise ValueError(f"y_shift has {len(self.y_shift)} entries but y_scale has "
                              f"{len(self.y_scale)}; both need one per channel.")
@@ -153,15 +135,12 @@ class Scaling:
         return len(self.y_shift)
 
     @classmethod
-    def fit(cls, series: TimeSeries, method: str = "standard", *,
-            period: float | None = None) -> Scaling:
+    def fit(cls, series: TimeSeries, method: str = "standard") -> Scaling:
         """Fit a scaling to a series by the rules in the class docstring.
 
         Args:
             series: the data, usually the training part only.
-            method: one of :data:`SCALINGS`.
-            period: the season's period in data time units, used by the trend scalings only
-                (see the class docstring); None for none.
+            method: one of ``SCALING_METHODS``: ``"standard"``, ``"minmax"``, ``"max"``, ``"none"``.
 
         Returns:
             The :class:`Scaling`.
@@ -189,11 +168,10 @@ class Scaling:
                 raise ValueError(f"method={method!r} needs positive values (it models log(y)); "
                                  f"the smallest value is {float(observed.min())!r}.")
             logged = dataclasses.replace(series, ys=torch.log(series.ys), clean=None)
-            base = cls.fit(logged, "trend" if method == "log-trend" else "standard",
-                           period=period)
+            base = cls.fit(logged, "trend" if method == "log-trend" else "standard")
             return dataclasses.replace(base, method=method, log=True)
         if method == "trend":
-            return cls._fit_trend(series, t_shift, t_scale, period)
+            return cls._fit_trend(series, t_shift, t_scale)
         shifts, scales = [], []
         for j in range(dim):
             values = series.ys[..., j][series.mask[..., j]]  # observed values of channel j
@@ -218,24 +196,29 @@ class Scaling:
                    method=method)
 
     @classmethod
-    def _fit_trend(cls, series: TimeSeries, t_shift: float, t_scale: float,
-                   period: float | None) -> Scaling:
-        """The ``"trend"`` scaling: a piecewise line per channel (:mod:`.trend`), residuals
-        standardised."""
-        fits, scales = [], []
+    def _fit_trend(cls, series: TimeSeries, t_shift: float, t_scale: float) -> Scaling:
+        """The ``"trend"`` scaling: a least-squares line per channel, residuals standardised."""
+        shifts, slopes, scales, spreads = [], [], [], []
         t = (series.ts - t_shift)[:, None].expand(series.ys.shape[:2])  # (T, P)
-        knots = trend_knots(float(series.ts[0]), float(series.ts[-1]), period)
         for j in range(series.dim):
-            x, values = t[series.mask[..., j]], series.ys[..., j][series.mask[..., j]]
-            *fit, resid = fit_trend(x, values, tuple(k - t_shift for k in knots), period, t_scale)
+            m = series.mask[..., j]
+            x, values = t[m], series.ys[..., j][m]
+            if values.numel() < 2 or float(x.max() - x.min()) == 0:
+                shift = values.mean().item() if values.numel() else 0.0
+                slope = 0.0
+            else:
+                slope = _ls_slope(x, values)
+                shift = float(values.mean() - slope * x.mean())
+            resid = values - shift - slope * x
             scale = resid.square().mean().sqrt().item() if values.numel() else 1.0
             size = values.abs().max().item() if values.numel() else 0.0
-            fits.append(fit)
+            shifts.append(shift)
+            slopes.append(slope)
             scales.append(scale if scale > 1e-12 * max(size, 1e-300) else 1.0)
-        shifts, slopes, kinks, spreads = zip(*fits)
-        return cls(t_shift=t_shift, t_scale=t_scale, y_shift=shifts, y_scale=tuple(scales),
-                   method="trend", y_trend=slopes, y_trend_sd=spreads, trend_knots=knots,
-                   y_trend_kinks=tuple(zip(*kinks)) if knots else ())
+            spreads.append(_slope_spread(x, values, float(series.ts[-1] - series.ts[0])))
+        return cls(t_shift=t_shift, t_scale=t_scale, y_shift=tuple(shifts),
+                   y_scale=tuple(scales), method="trend", y_trend=tuple(slopes),
+                   y_trend_sd=tuple(spreads))
 
     def trend_error(self, n: int, t, t0: float, seed: int) -> torch.Tensor:
         """The slope errors of ``n`` forecast paths in training units, to add to the paths
@@ -269,12 +252,7 @@ class Scaling:
                              "times: pass t (data time units, one per value of y[..., 0]).")
         t = torch.as_tensor(t, dtype=y.dtype, device=y.device)
         slope = torch.tensor(self.y_trend, dtype=y.dtype, device=y.device)
-        line = (t - self.t_shift)[..., None] * slope
-        if self.trend_knots:
-            knots = torch.tensor(self.trend_knots, dtype=y.dtype, device=y.device)
-            kinks = torch.tensor(self.y_trend_kinks, dtype=y.dtype, device=y.device)
-            line = line + (t[..., None] - knots).clamp(min=0) @ kinks
-        return line
+        return (t - self.t_shift)[..., None] * slope
 
     def _y_params(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``y_shift`` and ``y_scale`` as tensors (d,) on ``y``'s device, in ``y``'s dtype if it is
@@ -370,9 +348,6 @@ class Scaling:
             out["y_trend_sd"] = list(self.y_trend_sd)
         if self.log:
             out["log"] = True
-        if self.trend_knots:
-            out["trend_knots"] = list(self.trend_knots)
-            out["y_trend_kinks"] = [list(row) for row in self.y_trend_kinks]
         return out
 
     @classmethod
@@ -386,15 +361,36 @@ class Scaling:
             raise ValueError(f"d={d!r} is not supported; expected a dict from Scaling.to_dict().")
         expected = {"method", "t_shift", "t_scale", "y_shift", "y_scale"}
         missing = sorted(expected - set(d))
-        extra = sorted(set(d) - expected - {"y_trend", "y_trend_sd", "log", "trend_knots",
-                                             "y_trend_kinks"})
+        extra = sorted(set(d) - expected - {"y_trend", "y_trend_sd", "log"})
         if missing or extra:
             raise ValueError(f"Scaling.from_dict got keys {sorted(d)}; missing {missing}, "
                              f"unexpected {extra}; expected exactly {sorted(expected)}.")
         return cls(t_shift=d["t_shift"], t_scale=d["t_scale"], y_shift=tuple(d["y_shift"]),
                    y_scale=tuple(d["y_scale"]), method=d["method"],
                    y_trend=tuple(d.get("y_trend", ())), log=bool(d.get("log", False)),
-                   y_trend_sd=tuple(d.get("y_trend_sd", ())),
-                   trend_knots=tuple(d.get("trend_knots", ())),
-                   y_trend_kinks=tuple(tuple(row) for row in d.get("y_trend_kinks", ())))
+                   y_trend_sd=tuple(d.get("y_trend_sd", ())))
 
+
+def _slope_spread(x: torch.Tensor, values: torch.Tensor, span: float) -> float:
+    """The standard deviation (``ddof=1``) of the least-squares slopes of the observations
+    ``(x, values)`` on :data:`TREND_SEGMENTS` consecutive stretches of ``span / TREND_SEGMENTS``
+    each; 0 when a stretch has fewer than 3 observations or no time spread."""
+    if span <= 0 or values.numel() < 3 * TREND_SEGMENTS:
+        return 0.0
+    x = x.to(torch.float64)
+    values = values.to(torch.float64)
+    start = float(x.min())
+    piece = ((x - start) / span * TREND_SEGMENTS).floor().clamp(max=TREND_SEGMENTS - 1)
+    slopes = []
+    for k in range(TREND_SEGMENTS):
+        xs, vs = x[piece == k], values[piece == k]
+        if xs.numel() < 3 or float(xs.max() - xs.min()) == 0:
+            return 0.0
+        slopes.append(_ls_slope(xs, vs))
+    return float(torch.tensor(slopes, dtype=torch.float64).std())
+
+
+def _ls_slope(x: torch.Tensor, values: torch.Tensor) -> float:
+    """The least-squares slope of ``values`` on ``x`` (at least two distinct ``x``)."""
+    xc = x - x.mean()
+    return float((xc * (values - values.mean())).sum() / xc.square().sum())

@@ -191,8 +191,7 @@ def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: lis
     series = load_series(argparse.Namespace(**data_args), parser)
     check_same_data(folder, run, series)
     train = series.head(holdout_split(series.n_points, settings["holdout"]))
-    scaling = Scaling.fit(train, settings["scaling"], period=settings["period"])
-    model = build_model(model_spec(settings, scaling))
+    model = build_model(model_spec(settings, Scaling.fit(train, settings["scaling"])))
     problem = None
     if state.get("spec") != model.spec:
         problem = f"the checkpoint's model {state.get('spec')} is not this run's {model.spec}"
@@ -231,7 +230,7 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
     wall_start = time.perf_counter()
     n_train = holdout_split(series.n_points, settings["holdout"])
     train = series.head(n_train)
-    scaling = Scaling.fit(train, settings["scaling"], period=settings["period"])
+    scaling = Scaling.fit(train, settings["scaling"])
     torch.manual_seed(settings["seed"])
     model = build_model(model_spec(settings, scaling))
     model = model.to(dtype=getattr(torch, settings["dtype"]), device=dev)
