@@ -1,12 +1,13 @@
-"""The trend scalings' slope uncertainty: measured as the spread of the slopes of the data's
-stretches, and carried into forecasts as a per-path slope error growing with the horizon."""
+"""The trend scalings' line past the data, which carries on the last stretch's slope, and its
+slope uncertainty: measured as the changes of slope from one of the data's stretches to the next,
+and carried into forecasts as a per-path slope error growing with the horizon."""
 
 import numpy as np
 import pytest
 import torch
 
 from neuralsde.data import Scaling, TimeSeries
-from neuralsde.data.scaling import TREND_SEGMENTS
+from neuralsde.data.trend import TREND_SEGMENTS
 from neuralsde.train import sample
 
 
@@ -43,12 +44,43 @@ def _bent_line(slopes=(1.0, 2.0, 3.0, 4.0), per=100):
     return np.array(y)
 
 
-def test_the_slope_spread_is_the_spread_of_the_stretches_slopes():
+@pytest.mark.parametrize("slopes", [(1.0, 2.0, 3.0, 4.0), (1.0, 3.0, 2.0, 6.0)])
+def test_the_slope_spread_is_the_rms_change_of_the_stretches_slopes(slopes):
     assert TREND_SEGMENTS == 4
-    scaling = Scaling.fit(_series(_bent_line()), "trend")
-    assert scaling.y_trend_sd[0] == pytest.approx(np.std([1, 2, 3, 4], ddof=1), rel=1e-9)
-    logged = Scaling.fit(_series(np.exp(_bent_line() / 400)), "log-trend")
-    assert logged.y_trend_sd[0] == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 400, rel=1e-9)
+    rms = np.sqrt(np.mean(np.diff(slopes) ** 2))  # 1 and sqrt(7)
+    scaling = Scaling.fit(_series(_bent_line(slopes)), "trend")
+    assert scaling.y_trend_sd[0] == pytest.approx(rms, rel=1e-9)
+    assert scaling.y_trend_end[0] == pytest.approx(slopes[-1], rel=1e-9)
+    logged = Scaling.fit(_series(np.exp(_bent_line(slopes) / 400)), "log-trend")
+    assert logged.y_trend_sd[0] == pytest.approx(rms / 400, rel=1e-9)
+    assert logged.y_trend_end[0] == pytest.approx(slopes[-1] / 400, rel=1e-9)
+
+
+def test_past_the_data_the_line_carries_on_the_last_stretchs_slope():
+    y = _bent_line()  # slopes 1, 2, 3, 4; times 0..399
+    scaling = Scaling.fit(_series(y), "trend")
+    assert scaling.t_end == 399.0
+    zeros = torch.zeros(5, 1, dtype=torch.float64)
+    before = torch.tensor([0.0, 100.0, 250.0, 398.0, 399.0], dtype=torch.float64)
+    straight = scaling.y_shift[0] + scaling.y_trend[0] * before  # the least-squares line
+    np.testing.assert_allclose(scaling.inverse_y(zeros, before)[:, 0], straight, rtol=1e-12)
+    after = torch.tensor([399.0, 400.0, 410.0, 499.0, 1399.0], dtype=torch.float64)
+    at_end = float(straight[-1])
+    np.testing.assert_allclose(scaling.inverse_y(zeros, after)[:, 0],
+                               at_end + 4.0 * (after - 399.0), rtol=1e-12)
+    values = torch.tensor([[7.0], [-3.0], [2.5], [0.0], [1e3]], dtype=torch.float64)
+    np.testing.assert_allclose(scaling.inverse_y(scaling.transform_y(values, after), after),
+                               values, rtol=1e-12)
+
+
+def test_a_line_whose_stretches_cannot_be_measured_does_not_bend():
+    y = 2.0 + 0.5 * np.arange(10) + np.sin(np.arange(10))
+    scaling = Scaling.fit(_series(y), "trend")  # 10 points: fewer than 3 per stretch
+    assert scaling.y_trend_end == scaling.y_trend and scaling.y_trend_sd == (0.0,)
+    far = torch.tensor([100.0], dtype=torch.float64)
+    expected = scaling.y_shift[0] + scaling.y_trend[0] * 100.0
+    assert float(scaling.inverse_y(torch.zeros(1, 1, dtype=torch.float64), far)) == \
+        pytest.approx(expected, rel=1e-12)
 
 
 def test_a_straight_line_and_the_other_scalings_have_no_slope_spread():
@@ -58,15 +90,26 @@ def test_a_straight_line_and_the_other_scalings_have_no_slope_spread():
     assert Scaling.fit(_series(line[:10]), "trend").y_trend_sd == (0.0,)  # too short to tell
 
 
-def test_the_slope_spread_survives_a_round_trip_and_old_files_load_without_it():
+def test_the_slope_spread_and_bend_survive_a_round_trip_and_old_files_load_without_them():
     scaling = Scaling.fit(_series(_bent_line()), "trend")
     again = Scaling.from_dict(scaling.to_dict())
     assert again == scaling
-    old = {k: v for k, v in scaling.to_dict().items() if k != "y_trend_sd"}
-    assert Scaling.from_dict(old).y_trend_sd == ()
+    old = {k: v for k, v in scaling.to_dict().items()
+           if k not in ("y_trend_sd", "y_trend_end", "t_end")}
+    loaded = Scaling.from_dict(old)
+    assert loaded.y_trend_sd == () and loaded.y_trend_end == ()
+    far = torch.tensor([1000.0], dtype=torch.float64)  # an old file's line does not bend
+    assert float(loaded.inverse_y(torch.zeros(1, 1, dtype=torch.float64), far)) == \
+        pytest.approx(scaling.y_shift[0] + scaling.y_trend[0] * 1000.0, rel=1e-12)
+    base = dict(t_shift=0, t_scale=1, y_shift=(0,), y_scale=(1,), method="trend", y_trend=(1.0,))
     with pytest.raises(ValueError, match="y_trend_sd"):
-        Scaling(t_shift=0, t_scale=1, y_shift=(0,), y_scale=(1,), method="trend",
-                y_trend=(1.0,), y_trend_sd=(-1.0,))
+        Scaling(**base, y_trend_sd=(-1.0,))
+    with pytest.raises(ValueError, match="y_trend_end"):
+        Scaling(**base, y_trend_end=(1.0, 2.0))
+    with pytest.raises(ValueError, match="y_trend_end"):
+        Scaling(**base, y_trend_end=(float("nan"),))
+    with pytest.raises(ValueError, match="t_end"):
+        Scaling(**base, y_trend_end=(2.0,), t_end=float("inf"))
 
 
 def test_a_forecast_band_widens_by_the_slope_spread_times_the_horizon():

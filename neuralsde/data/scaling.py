@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from .series import TimeSeries, _shape
+from .trend import fit_line
 
 __all__ = ["SCALINGS", "SCALING_METHODS", "Scaling"]
 
@@ -20,8 +21,6 @@ SCALING_METHODS = ("standard", "minmax", "max", "none")
 #: Every accepted method: those of ``SCALING_METHODS``, which convert each value alone, and
 #: ``"trend"``, which also needs the value's time.
 SCALINGS = (*SCALING_METHODS, "trend", "log", "log-trend")
-#: The trend scalings measure how much the slope changed along the data on this many stretches.
-TREND_SEGMENTS = 4
 #: The slope errors of a forecast with seed ``s`` use the seed ``s + TREND_SEED_OFFSET``, apart
 #: from the seeds of its Brownian paths.
 TREND_SEED_OFFSET = 7919
@@ -55,13 +54,16 @@ class Scaling:
       data time) and ``y_scale`` the residuals' standard deviation. For a series that trends:
       the model then fits the fluctuations about the line, and forecasts carry the line on.
       Converting values then needs their times (``transform_y(y, t)``, ``inverse_y(y, t)``).
-      The line's slope is uncertain as far as it changed along the data: ``y_trend_sd`` is the
-      standard deviation of the least-squares slopes of the data's :data:`TREND_SEGMENTS`
-      consecutive stretches of equal duration (0 where a stretch has fewer than 3
-      observations), and a forecast adds to each sample path a slope error drawn from
-      ``N(0, y_trend_sd²)`` times the time since its start (:meth:`trend_error`), so that its
-      band widens linearly far ahead instead of trusting the line forever (a series whose
-      slope grows, such as CO₂, otherwise leaves the band within a few years).
+      Past the data's last time ``t_end`` the line goes on with ``y_trend_end``, the slope of
+      the last of the data's :data:`~neuralsde.data.trend.TREND_SEGMENTS` stretches of equal
+      duration (continuously, from the line's value at ``t_end``), so forecasts follow the
+      recent rate of change rather than the whole series' average. That slope is uncertain as
+      far as the slope changed along the data: ``y_trend_sd`` is the root mean square of the
+      changes of slope from one stretch to the next (0 where a stretch has fewer than 3
+      observations, and then no bend either; :mod:`neuralsde.data.trend`), and a forecast adds
+      to each sample path a slope error drawn from ``N(0, y_trend_sd²)`` times the time since
+      its start (:meth:`trend_error`), so that its band widens linearly far ahead instead of
+      trusting the line forever.
     * ``"log"`` and ``"log-trend"``: ``"standard"`` and ``"trend"`` on ``log(y)``, for positive
       series whose changes are proportional to their level (counts, prices, populations,
       multiplicative seasonality); forecasts stay positive.
@@ -79,6 +81,9 @@ class Scaling:
         y_trend: per-channel slope per unit of data time (``"trend"`` only); empty for none.
         y_trend_sd: per-channel standard deviation of the slope for forecasts (``"trend"``
             only); empty for none.
+        y_trend_end: per-channel slope of the line after ``t_end`` (``"trend"`` only); empty:
+            the line keeps ``y_trend`` (scalings stored before the bend existed).
+        t_end: the data time where the line takes ``y_trend_end``: the fitted data's last time.
         log: values are log-transformed first (``"log"``, ``"log-trend"``).
     """
 
@@ -90,6 +95,8 @@ class Scaling:
     y_trend: tuple[float, ...] = ()
     log: bool = False
     y_trend_sd: tuple[float, ...] = ()
+    y_trend_end: tuple[float, ...] = ()
+    t_end: float = 0.0
 
     def __post_init__(self):
         """Check every field and store numbers as floats, sequences as tuples of floats."""
@@ -123,6 +130,15 @@ class Scaling:
             raise ValueError(f"y_trend_sd={self.y_trend_sd!r} is not supported; expected one "
                              "finite value >= 0 per slope of y_trend, or () for none.")
         object.__setattr__(self, "y_trend_sd", spread)
+        end = tuple(float(v) for v in self.y_trend_end)
+        if end and (len(end) != len(trend) or not all(map(math.isfinite, end))):
+            raise ValueError(f"y_trend_end={self.y_trend_end!r} is not supported; expected one "
+                             "finite slope per slope of y_trend, or () for no bend.")
+        object.__setattr__(self, "y_trend_end", end)
+        if isinstance(self.t_end, bool) or not isinstance(self.t_end, numbers.Real) \
+                or not math.isfinite(self.t_end):
+            raise ValueError(f"t_end={self.t_end!r} is not supported; expected a finite number.")
+        object.__setattr__(self, "t_end", float(self.t_end))
         if len(self.y_shift) != len(self.y_scale):
             raise ValueError(f"y_shift has {len(self.y_shift)} entries but y_scale has "
                              f"{len(self.y_scale)}; both need one per channel.")
@@ -197,28 +213,18 @@ class Scaling:
 
     @classmethod
     def _fit_trend(cls, series: TimeSeries, t_shift: float, t_scale: float) -> Scaling:
-        """The ``"trend"`` scaling: a least-squares line per channel, residuals standardised."""
-        shifts, slopes, scales, spreads = [], [], [], []
+        """The ``"trend"`` scaling: a line per channel (:func:`~neuralsde.data.trend.fit_line`),
+        residuals standardised."""
         t = (series.ts - t_shift)[:, None].expand(series.ys.shape[:2])  # (T, P)
-        for j in range(series.dim):
-            m = series.mask[..., j]
-            x, values = t[m], series.ys[..., j][m]
-            if values.numel() < 2 or float(x.max() - x.min()) == 0:
-                shift = values.mean().item() if values.numel() else 0.0
-                slope = 0.0
-            else:
-                slope = _ls_slope(x, values)
-                shift = float(values.mean() - slope * x.mean())
-            resid = values - shift - slope * x
-            scale = resid.square().mean().sqrt().item() if values.numel() else 1.0
-            size = values.abs().max().item() if values.numel() else 0.0
-            shifts.append(shift)
-            slopes.append(slope)
-            scales.append(scale if scale > 1e-12 * max(size, 1e-300) else 1.0)
-            spreads.append(_slope_spread(x, values, float(series.ts[-1] - series.ts[0])))
-        return cls(t_shift=t_shift, t_scale=t_scale, y_shift=tuple(shifts),
-                   y_scale=tuple(scales), method="trend", y_trend=tuple(slopes),
-                   y_trend_sd=tuple(spreads))
+        span = float(series.ts[-1] - series.ts[0])
+        lines = [fit_line(t[series.mask[..., j]], series.ys[..., j][series.mask[..., j]], span)
+                 for j in range(series.dim)]
+        return cls(t_shift=t_shift, t_scale=t_scale, y_shift=tuple(ln.shift for ln in lines),
+                   y_scale=tuple(ln.scale for ln in lines), method="trend",
+                   y_trend=tuple(ln.slope for ln in lines),
+                   y_trend_sd=tuple(ln.slope_sd for ln in lines),
+                   y_trend_end=tuple(ln.slope_end for ln in lines),
+                   t_end=float(series.ts[-1]))
 
     def trend_error(self, n: int, t, t0: float, seed: int) -> torch.Tensor:
         """The slope errors of ``n`` forecast paths in training units, to add to the paths
@@ -252,7 +258,11 @@ class Scaling:
                              "times: pass t (data time units, one per value of y[..., 0]).")
         t = torch.as_tensor(t, dtype=y.dtype, device=y.device)
         slope = torch.tensor(self.y_trend, dtype=y.dtype, device=y.device)
-        return (t - self.t_shift)[..., None] * slope
+        line = (t - self.t_shift)[..., None] * slope
+        if self.y_trend_end:  # past t_end, the last stretch's slope
+            end = torch.tensor(self.y_trend_end, dtype=y.dtype, device=y.device)
+            line = line + (t - self.t_end).clamp(min=0)[..., None] * (end - slope)
+        return line
 
     def _y_params(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``y_shift`` and ``y_scale`` as tensors (d,) on ``y``'s device, in ``y``'s dtype if it is
@@ -348,6 +358,9 @@ class Scaling:
             out["y_trend_sd"] = list(self.y_trend_sd)
         if self.log:
             out["log"] = True
+        if self.y_trend_end:
+            out["y_trend_end"] = list(self.y_trend_end)
+            out["t_end"] = self.t_end
         return out
 
     @classmethod
@@ -361,36 +374,14 @@ class Scaling:
             raise ValueError(f"d={d!r} is not supported; expected a dict from Scaling.to_dict().")
         expected = {"method", "t_shift", "t_scale", "y_shift", "y_scale"}
         missing = sorted(expected - set(d))
-        extra = sorted(set(d) - expected - {"y_trend", "y_trend_sd", "log"})
+        extra = sorted(set(d) - expected - {"y_trend", "y_trend_sd", "log", "y_trend_end",
+                                                   "t_end"})
         if missing or extra:
             raise ValueError(f"Scaling.from_dict got keys {sorted(d)}; missing {missing}, "
                              f"unexpected {extra}; expected exactly {sorted(expected)}.")
         return cls(t_shift=d["t_shift"], t_scale=d["t_scale"], y_shift=tuple(d["y_shift"]),
                    y_scale=tuple(d["y_scale"]), method=d["method"],
                    y_trend=tuple(d.get("y_trend", ())), log=bool(d.get("log", False)),
-                   y_trend_sd=tuple(d.get("y_trend_sd", ())))
+                   y_trend_sd=tuple(d.get("y_trend_sd", ())),
+                   y_trend_end=tuple(d.get("y_trend_end", ())), t_end=d.get("t_end", 0.0))
 
-
-def _slope_spread(x: torch.Tensor, values: torch.Tensor, span: float) -> float:
-    """The standard deviation (``ddof=1``) of the least-squares slopes of the observations
-    ``(x, values)`` on :data:`TREND_SEGMENTS` consecutive stretches of ``span / TREND_SEGMENTS``
-    each; 0 when a stretch has fewer than 3 observations or no time spread."""
-    if span <= 0 or values.numel() < 3 * TREND_SEGMENTS:
-        return 0.0
-    x = x.to(torch.float64)
-    values = values.to(torch.float64)
-    start = float(x.min())
-    piece = ((x - start) / span * TREND_SEGMENTS).floor().clamp(max=TREND_SEGMENTS - 1)
-    slopes = []
-    for k in range(TREND_SEGMENTS):
-        xs, vs = x[piece == k], values[piece == k]
-        if xs.numel() < 3 or float(xs.max() - xs.min()) == 0:
-            return 0.0
-        slopes.append(_ls_slope(xs, vs))
-    return float(torch.tensor(slopes, dtype=torch.float64).std())
-
-
-def _ls_slope(x: torch.Tensor, values: torch.Tensor) -> float:
-    """The least-squares slope of ``values`` on ``x`` (at least two distinct ``x``)."""
-    xc = x - x.mean()
-    return float((xc * (values - values.mean())).sum() / xc.square().sum())

@@ -186,9 +186,9 @@ def _add_training_flags(p: argparse.ArgumentParser) -> None:
                     help="cosine decay to lr * this within each stage; 1 keeps it constant "
                          + _default("lr_final"))
     tr.add_argument("--scaling", choices=SCALINGS, default=_S,
-                    help="normalisation of values for training; trend removes a straight line "
-                         "in time first (for a trending series); log and log-trend work on "
-                         "log(y) (positive series whose changes scale with their level) "
+                    help="normalisation for training; trend removes a line in time first "
+                         "(forecasts go on with its last quarter's slope); log and log-trend "
+                         "work on log(y) (positive series whose changes scale with their level) "
                          + _default("scaling"))
     tr.add_argument("--state-dim", type=_positive_int, default=_S, help="state dimension: the "
                     "observed channels first, the rest latent (default: observed + 2 for the "
