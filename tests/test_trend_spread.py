@@ -137,3 +137,36 @@ def test_paths_from_the_start_of_the_data_get_no_slope_error():
     start = torch.tensor([float(scaling.inverse_y(torch.zeros(1, dtype=torch.float64), 0.0)[0])])
     paths = sample(_Still(), start, times, 50, seed=0, scaling=scaling)[..., 0].numpy()
     assert np.ptp(paths, axis=0).max() == pytest.approx(0, abs=1e-9)
+
+
+def test_the_slope_past_the_data_shrinks_noisy_stretch_slopes_toward_the_whole_line():
+    """On a straight line plus white noise the stretches' slopes differ only by their estimation
+    errors, and the slope carried on stays near the whole line's (true) slope; the last
+    stretch's own slope would be several times further off."""
+    rng = np.random.default_rng(0)
+    t = np.arange(200.0)
+    carried, last = [], []
+    for _ in range(200):
+        y = 2.0 + 0.1 * t + rng.normal(0.0, 5.0, t.size)
+        scaling = Scaling.fit(_series(y), "trend")
+        carried.append(scaling.y_trend_end[0] - 0.1)
+        last.append(np.polyfit(t[150:], y[150:], 1)[0] - 0.1)
+    assert np.sqrt(np.mean(np.square(carried))) < 0.5 * np.sqrt(np.mean(np.square(last)))
+
+
+def test_the_shrinkage_weight_follows_the_standard_errors_of_the_stretches():
+    rng = np.random.default_rng(1)
+    t = np.arange(400.0)
+    y = _bent_line((1.0, 1.2, 1.1, 1.6)) + rng.normal(0.0, 60.0, t.size)
+    fits = [np.polyfit(t[k * 100:(k + 1) * 100], y[k * 100:(k + 1) * 100], 1, cov=True)
+            for k in range(4)]
+    slopes = np.array([p[0] for p, _ in fits])
+    se2 = np.array([c[0, 0] for _, c in fits])  # numpy scales by the residuals over n - 2
+    tau2 = max(np.mean(np.diff(slopes) ** 2) - np.mean(se2[1:] + se2[:-1]), 0.0)
+    weight = tau2 / (tau2 + se2[-1])
+    assert 0.2 < weight < 0.9  # the changes of slope stand partly out of this series' noise
+    whole = np.polyfit(t, y, 1)[0]
+    expected = whole + weight * (slopes[-1] - whole)
+    scaling = Scaling.fit(_series(y), "trend")
+    assert scaling.y_trend_end[0] == pytest.approx(expected, rel=1e-9)
+    assert scaling.y_trend_sd[0] == pytest.approx(np.sqrt(np.mean(np.diff(slopes) ** 2)), rel=1e-9)

@@ -56,8 +56,9 @@ class Scaling:
       Converting values then needs their times (``transform_y(y, t)``, ``inverse_y(y, t)``).
       Past the data's last time ``t_end`` the line goes on with ``y_trend_end``, the slope of
       the last of the data's :data:`~neuralsde.data.trend.TREND_SEGMENTS` stretches of equal
-      duration (continuously, from the line's value at ``t_end``), so forecasts follow the
-      recent rate of change rather than the whole series' average. That slope is uncertain as
+      duration (continuously, from the line's value at ``t_end``; shrunk toward ``y_trend`` as
+      far as the stretches' slopes differ by noise alone), so forecasts follow the recent rate
+      of change rather than the whole series' average. That slope is uncertain as
       far as the slope changed along the data: ``y_trend_sd`` is the root mean square of the
       changes of slope from one stretch to the next (0 where a stretch has fewer than 3
       observations, and then no bend either; :mod:`neuralsde.data.trend`), and a forecast adds

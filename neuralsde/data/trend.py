@@ -8,6 +8,14 @@ CO₂, is followed), and the slope error of a forecast is the root mean square o
 slope from one stretch to the next: how far a slope carried on for one stretch's duration was off
 along the data. (Were the slope a random walk, this is exactly the standard deviation of the
 error of the last stretch's slope carried on for one stretch.)
+
+A stretch's slope is also off by its own estimation error, which on a short or noisy series can
+outweigh any real change of slope. So the slope past the data is the whole line's slope plus
+``w`` times the last stretch's departure from it, ``w = tau² / (tau² + se²)``: ``se`` is the
+last stretch's least-squares standard error, and ``tau²`` the variance of the real changes of
+slope, the mean squared change less the part the standard errors explain (at least 0). Where the
+slope really changes (CO₂: ``w`` about 0.99) the line follows the last stretch; where the
+changes are noise (a straight line plus white noise) it keeps the whole line's slope.
 """
 
 from __future__ import annotations
@@ -57,14 +65,21 @@ def fit_line(x: torch.Tensor, values: torch.Tensor, span: float) -> Line:
     stretches = stretch_slopes(x, values, span)
     if stretches is None:
         return Line(shift, slope, scale, slope, 0.0)
-    changes = torch.tensor(stretches, dtype=torch.float64).diff()
-    return Line(shift, slope, scale, stretches[-1], float(changes.square().mean().sqrt()))
+    slopes, errors = torch.tensor(stretches, dtype=torch.float64).T
+    squared = slopes.diff().square().mean()
+    tau2 = float((squared - (errors[1:].square() + errors[:-1].square()).mean()).clamp(min=0))
+    se2 = float(errors[-1].square())
+    weight = tau2 / (tau2 + se2) if tau2 > 0 else 0.0
+    end = slope + weight * (float(slopes[-1]) - slope)
+    return Line(shift, slope, scale, end, float(squared.sqrt()))
 
 
-def stretch_slopes(x: torch.Tensor, values: torch.Tensor, span: float) -> list[float] | None:
+def stretch_slopes(x: torch.Tensor, values: torch.Tensor,
+                   span: float) -> list[tuple[float, float]] | None:
     """The least-squares slopes of the observations ``(x, values)`` on :data:`TREND_SEGMENTS`
-    consecutive stretches of ``span / TREND_SEGMENTS`` each, from the first time on; None when
-    a stretch has fewer than 3 observations or no time spread."""
+    consecutive stretches of ``span / TREND_SEGMENTS`` each, from the first time on, with their
+    standard errors (``(slope, se)`` per stretch); None when a stretch has fewer than 3
+    observations or no time spread."""
     if span <= 0 or values.numel() < 3 * TREND_SEGMENTS:
         return None
     start = float(x.min())
@@ -74,7 +89,11 @@ def stretch_slopes(x: torch.Tensor, values: torch.Tensor, span: float) -> list[f
         xs, vs = x[piece == k], values[piece == k]
         if xs.numel() < 3 or float(xs.max() - xs.min()) == 0:
             return None
-        slopes.append(ls_slope(xs, vs))
+        slope = ls_slope(xs, vs)
+        xc = xs - xs.mean()
+        resid = vs - vs.mean() - slope * xc
+        se = float((resid.square().sum() / (xs.numel() - 2) / xc.square().sum()).sqrt())
+        slopes.append((slope, se))
     return slopes
 
 
