@@ -44,10 +44,12 @@ def _bent_line(slopes=(1.0, 2.0, 3.0, 4.0), per=100):
     return np.array(y)
 
 
-@pytest.mark.parametrize("slopes", [(1.0, 2.0, 3.0, 4.0), (1.0, 3.0, 2.0, 6.0)])
+@pytest.mark.parametrize("slopes", [(1.0, 2.0, 3.0, 4.0), (1.0, 2.0, 4.0, 7.0)])
 def test_the_slope_spread_is_the_rms_change_of_the_stretches_slopes(slopes):
+    """A rising slope: the previous stretch's slope predicts each stretch's better than the
+    slope of all the data before it, so the line bends and the spread is the RMS change."""
     assert TREND_SEGMENTS == 4
-    rms = np.sqrt(np.mean(np.diff(slopes) ** 2))  # 1 and sqrt(7)
+    rms = np.sqrt(np.mean(np.diff(slopes) ** 2))  # 1 and sqrt(14 / 3)
     scaling = Scaling.fit(_series(_bent_line(slopes)), "trend")
     assert scaling.y_trend_sd[0] == pytest.approx(rms, rel=1e-9)
     assert scaling.y_trend_end[0] == pytest.approx(slopes[-1], rel=1e-9)
@@ -157,10 +159,12 @@ def test_the_slope_past_the_data_shrinks_noisy_stretch_slopes_toward_the_whole_l
 def test_the_shrinkage_weight_follows_the_standard_errors_of_the_stretches():
     rng = np.random.default_rng(1)
     t = np.arange(400.0)
-    y = _bent_line((1.0, 1.2, 1.1, 1.6)) + rng.normal(0.0, 60.0, t.size)
+    y = _bent_line((1.0, 1.2, 1.5, 2.0)) + rng.normal(0.0, 60.0, t.size)
     fits = [np.polyfit(t[k * 100:(k + 1) * 100], y[k * 100:(k + 1) * 100], 1, cov=True)
             for k in range(4)]
     slopes = np.array([p[0] for p, _ in fits])
+    long_run = [slopes[k] - np.polyfit(t[:k * 100], y[:k * 100], 1)[0] for k in range(1, 4)]
+    assert np.mean(np.diff(slopes) ** 2) < np.mean(np.square(long_run))  # the recent slope wins
     se2 = np.array([c[0, 0] for _, c in fits])  # numpy scales by the residuals over n - 2
     tau2 = max(np.mean(np.diff(slopes) ** 2) - np.mean(se2[1:] + se2[:-1]), 0.0)
     weight = tau2 / (tau2 + se2[-1])
@@ -170,3 +174,20 @@ def test_the_shrinkage_weight_follows_the_standard_errors_of_the_stretches():
     scaling = Scaling.fit(_series(y), "trend")
     assert scaling.y_trend_end[0] == pytest.approx(expected, rel=1e-9)
     assert scaling.y_trend_sd[0] == pytest.approx(np.sqrt(np.mean(np.diff(slopes) ** 2)), rel=1e-9)
+
+
+def test_a_cycle_that_swings_the_stretches_slopes_leaves_the_line_straight():
+    """A cycle of 2.3 cycles per stretch plus a gentle rise: the stretches' slopes swing with its
+    phase, the slope of all the data before each stretch predicts it better than the previous
+    stretch's, so forecasts keep the whole line's slope, with that prediction's RMS error as
+    the spread."""
+    t = np.arange(400.0)
+    y = 0.02 * t + 5.0 * np.sin(2 * np.pi * t / 43.0)
+    scaling = Scaling.fit(_series(y), "trend")
+    assert scaling.y_trend_end == scaling.y_trend
+    slopes = np.array([np.polyfit(t[k * 100:(k + 1) * 100], y[k * 100:(k + 1) * 100], 1)[0]
+                       for k in range(4)])
+    long_run = [slopes[k] - np.polyfit(t[:k * 100], y[:k * 100], 1)[0] for k in range(1, 4)]
+    assert np.mean(np.square(long_run)) < np.mean(np.diff(slopes) ** 2)
+    assert scaling.y_trend_sd[0] == pytest.approx(np.sqrt(np.mean(np.square(long_run))),
+                                                  rel=1e-9)

@@ -58,13 +58,14 @@ class Scaling:
       the last of the data's :data:`~neuralsde.data.trend.TREND_SEGMENTS` stretches of equal
       duration (continuously, from the line's value at ``t_end``; shrunk toward ``y_trend`` as
       far as the stretches' slopes differ by noise alone), so forecasts follow the recent rate
-      of change rather than the whole series' average. That slope is uncertain as
-      far as the slope changed along the data: ``y_trend_sd`` is the root mean square of the
-      changes of slope from one stretch to the next (0 where a stretch has fewer than 3
-      observations, and then no bend either; :mod:`neuralsde.data.trend`), and a forecast adds
-      to each sample path a slope error drawn from ``N(0, y_trend_sd²)`` times the time since
-      its start (:meth:`trend_error`), so that its band widens linearly far ahead instead of
-      trusting the line forever.
+      of change, unless the slope of all the data before each stretch predicted the stretches'
+      slopes better (a cycle tilting them), and then ``y_trend_end`` is ``y_trend``. That slope
+      is uncertain as far as its prediction was off along the data: ``y_trend_sd`` is the root
+      mean square error of the chosen prediction over the stretches (0 where a stretch has fewer
+      than 3 observations, and then no bend either; :mod:`neuralsde.data.trend`), and a
+      forecast adds to each sample path a slope error drawn from ``N(0, y_trend_sd²)`` times
+      the time since its start (:meth:`trend_error`), so that its band widens linearly far
+      ahead instead of trusting the line forever.
     * ``"log"`` and ``"log-trend"``: ``"standard"`` and ``"trend"`` on ``log(y)``, for positive
       series whose changes are proportional to their level (counts, prices, populations,
       multiplicative seasonality); forecasts stay positive.

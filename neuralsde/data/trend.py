@@ -2,20 +2,28 @@
 forecasts carry on past the data, and how uncertain that slope is.
 
 The data's span is cut into :data:`TREND_SEGMENTS` consecutive stretches of equal duration and
-each gets its own least-squares slope. Past the last observation the line goes on with the last
-stretch's slope (the most recent rate of change, so that a series whose rise accelerates, such as
-CO₂, is followed), and the slope error of a forecast is the root mean square of the changes of
-slope from one stretch to the next: how far a slope carried on for one stretch's duration was off
-along the data. (Were the slope a random walk, this is exactly the standard deviation of the
-error of the last stretch's slope carried on for one stretch.)
+each gets its own least-squares slope. Two ways of carrying a slope on are tried along the data,
+each predicting every stretch's slope from the data before it: the previous stretch's slope (the
+most recent rate of change) and the least-squares slope of all the data before the stretch (the
+long-run rate). Past the last observation the line goes on with the way whose predictions were
+off less (root mean square over the stretches after the first), and the slope error of a
+forecast is that root mean square: how far a slope carried on for one stretch's duration was off
+along the data.
 
-A stretch's slope is also off by its own estimation error, which on a short or noisy series can
-outweigh any real change of slope. So the slope past the data is the whole line's slope plus
-``w`` times the last stretch's departure from it, ``w = tau² / (tau² + se²)``: ``se`` is the
-last stretch's least-squares standard error, and ``tau²`` the variance of the real changes of
-slope, the mean squared change less the part the standard errors explain (at least 0). Where the
-slope really changes (CO₂: ``w`` about 0.99) the line follows the last stretch; where the
-changes are noise (a straight line plus white noise) it keeps the whole line's slope.
+* A series whose rise accelerates, such as CO₂, is followed by the recent slope. Were the slope
+  a random walk, the root mean square of its changes is exactly the standard deviation of the
+  error of the last stretch's slope carried on for one stretch.
+* A cycle longer than a fraction of a stretch (the lynx's ten years on stretches of 23) makes
+  the stretches' slopes swing with its phase; the long-run slope predicts them better, and the
+  line does not bend.
+* A stretch's slope is also off by its own estimation error, which on a short or noisy series
+  can outweigh any real change of slope. So the recent slope past the data is the whole line's
+  slope plus ``w`` times the last stretch's departure from it, ``w = tau² / (tau² + se²)``:
+  ``se`` is the last stretch's least-squares standard error, and ``tau²`` the variance of the
+  real changes of slope, the mean squared change less the part the standard errors explain (at
+  least 0). Where the slope really changes (CO₂: ``w`` about 0.99) the line follows the last
+  stretch; where the changes are noise (a straight line plus white noise) it keeps the whole
+  line's slope.
 """
 
 from __future__ import annotations
@@ -65,8 +73,11 @@ def fit_line(x: torch.Tensor, values: torch.Tensor, span: float) -> Line:
     stretches = stretch_slopes(x, values, span)
     if stretches is None:
         return Line(shift, slope, scale, slope, 0.0)
-    slopes, errors = torch.tensor(stretches, dtype=torch.float64).T
-    squared = slopes.diff().square().mean()
+    slopes, errors, before = torch.tensor(stretches, dtype=torch.float64).T
+    squared = slopes.diff().square().mean()  # the previous stretch's slope as the prediction
+    long_run = (slopes[1:] - before[1:]).square().mean()  # the slope of all the data before
+    if long_run <= squared:
+        return Line(shift, slope, scale, slope, float(long_run.sqrt()))
     tau2 = float((squared - (errors[1:].square() + errors[:-1].square()).mean()).clamp(min=0))
     se2 = float(errors[-1].square())
     weight = tau2 / (tau2 + se2) if tau2 > 0 else 0.0
@@ -75,11 +86,12 @@ def fit_line(x: torch.Tensor, values: torch.Tensor, span: float) -> Line:
 
 
 def stretch_slopes(x: torch.Tensor, values: torch.Tensor,
-                   span: float) -> list[tuple[float, float]] | None:
+                   span: float) -> list[tuple[float, float, float]] | None:
     """The least-squares slopes of the observations ``(x, values)`` on :data:`TREND_SEGMENTS`
-    consecutive stretches of ``span / TREND_SEGMENTS`` each, from the first time on, with their
-    standard errors (``(slope, se)`` per stretch); None when a stretch has fewer than 3
-    observations or no time spread."""
+    consecutive stretches of ``span / TREND_SEGMENTS`` each, from the first time on: per
+    stretch ``(slope, se, before)``, its standard error and the least-squares slope of all the
+    observations of the stretches before it (NaN for the first); None when a stretch has fewer
+    than 3 observations or no time spread."""
     if span <= 0 or values.numel() < 3 * TREND_SEGMENTS:
         return None
     start = float(x.min())
@@ -93,7 +105,9 @@ def stretch_slopes(x: torch.Tensor, values: torch.Tensor,
         xc = xs - xs.mean()
         resid = vs - vs.mean() - slope * xc
         se = float((resid.square().sum() / (xs.numel() - 2) / xc.square().sum()).sqrt())
-        slopes.append((slope, se))
+        earlier = piece < k
+        before = ls_slope(x[earlier], values[earlier]) if k else float("nan")
+        slopes.append((slope, se, before))
     return slopes
 
 
