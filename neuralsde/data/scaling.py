@@ -261,7 +261,7 @@ class Scaling:
         t = torch.as_tensor(t, dtype=y.dtype, device=y.device)
         slope = torch.tensor(self.y_trend, dtype=y.dtype, device=y.device)
         line = (t - self.t_shift)[..., None] * slope
-        if self.y_trend_end:  # past t_end, the last stretch's slope
+        if self.y_trend_end:  # past t_end, the slope forecasts carry on
             end = torch.tensor(self.y_trend_end, dtype=y.dtype, device=y.device)
             line = line + (t - self.t_end).clamp(min=0)[..., None] * (end - slope)
         return line

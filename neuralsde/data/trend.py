@@ -38,8 +38,8 @@ TREND_SEGMENTS = 4
 
 @dataclass(frozen=True)
 class Line:
-    """One channel's trend: ``shift + slope x`` up to ``x_end``, then ``slope_end`` on from
-    there (continuously); ``scale`` is the residuals' standard deviation about it and
+    """One channel's trend: ``shift + slope x`` up to the data's last time, then ``slope_end``
+    on from there (continuously); ``scale`` is the residuals' standard deviation about it and
     ``slope_sd`` the slope error of forecasts (see the module docstring)."""
 
     shift: float
