@@ -50,19 +50,6 @@ def default_window_length(settings: dict, train: TimeSeries) -> int:
     return max(min(per_period, WINDOW_LENGTH_MAX, room), WINDOW_LENGTH)
 
 
-def period_flag(text: str) -> float | str:
-    """An argparse type for ``--period``: ``auto`` or a finite number > 0."""
-    if text == "auto":
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is neither a number > 0 nor auto") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0, or auto")
-    return value
-
-
 def resolve_period(settings: dict, train: TimeSeries) -> float | None:
     """``--period`` as a number: ``auto`` becomes the highest periodogram peak of the training
     part ``train`` (:func:`neuralsde.data.period.dominant_period`, on the log for the log

@@ -10,7 +10,6 @@ machine ends in :func:`fail`, one line without the usage.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import torch
@@ -23,7 +22,13 @@ from ..solve import METHODS, SolveConfig
 from ..sri import TABLEAUS
 from ..train import DIVERGENCE_POLICIES, TrainConfig
 from .errors import data_message, fail
-from .objectives import period_flag
+from .flag_types import count as _count
+from .flag_types import fraction as _fraction
+from .flag_types import integer_at_least as _integer_at_least
+from .flag_types import open_fraction as _open_fraction
+from .flag_types import period_flag
+from .flag_types import positive_float as _positive_float
+from .flag_types import positive_int as _positive_int
 
 #: What ``python -m neuralsde.fit`` does without flags (and what ``--blog`` changes).
 DEFAULTS = {
@@ -55,60 +60,6 @@ HOLDOUT_KEYS = ("holdout_mse", "holdout_crps", "holdout_coverage_90", "baseline_
                 "baseline_holdout_crps", "baseline_holdout_coverage_90",
                 "climatology_holdout_mse", "climatology_holdout_crps",
                 "climatology_holdout_coverage_90", "n_train", "n_holdout", *CALIBRATION_KEYS)
-
-
-# ----------------------------------------------------------------------------- argparse types
-
-def _integer_at_least(minimum: int):
-    """An argparse type: an integer >= ``minimum``.
-
-    Args:
-        minimum: the smallest accepted value.
-
-    Returns:
-        A function that parses a flag's text into such an integer.
-    """
-    def parse(text):
-        """``text`` as an integer >= ``minimum``, or ArgumentTypeError (exit status 2)."""
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= {minimum}")
-        return value
-    return parse
-
-
-_positive_int = _integer_at_least(1)
-_count = _integer_at_least(0)
-
-
-def _positive_float(text: str) -> float:
-    """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
-    return value
-
-
-def _fraction(text: str) -> float:
-    """An argparse type: a number in (0, 1]."""
-    value = _positive_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a number in (0, 1]")
-    return value
-
-
-def _open_fraction(text: str) -> float:
-    """An argparse type: a number in (0, 1)."""
-    value = _positive_float(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a number in (0, 1)")
-    return value
 
 
 # ----------------------------------------------------------------------------- the parser
