@@ -6,24 +6,25 @@ written to a temporary CSV file (columns ``t``, ``x``) for each size.
 
 Two measurements:
 
-* **per-iteration cost** (``--cost-sizes``, default 1,000 and 100,000 points): the windows
-  objective as ``python -m neuralsde.fit --data FILE.csv --threads 1`` builds it (the CLI's own
-  functions: its parser and defaults, scaling, model and objective, no holdout), trained by
+* **per-iteration cost** (``--cost-sizes``, default 1,000 and 100,000 points): the windows objective
+  as ``python -m neuralsde.fit --data FILE.csv --threads 1 --window-length 8`` builds it (the CLI's
+  own functions: its parser and defaults, scaling, model and objective, no holdout; 8, the longest
+  default window without a period, see :data:`WINDOW_LENGTH`), trained by
   :func:`neuralsde.train.fit` in this process without checkpoints or artifacts. Each row gives the
   median, min and max ms per iteration (the per-iteration ``seconds`` of the history, after
   ``--warmup`` iterations), the median solver steps per iteration, the objective's setup time
   (window indexing, once per run) and the number of valid windows. ``ratio`` is the median of the
   largest size over that of the smallest; the target is at most 1.5.
 * **whole runs** (``--sizes``, default 300, 5,000 and 100,000 points): ``python -m neuralsde.fit
-  --data FILE.csv --holdout 0.2 --quiet --threads 1 --out DIR`` in a subprocess, otherwise the
-  CLI's defaults. Each row gives the process's wall seconds and, from ``metrics.json``,
-  ``train_seconds``, ``wall_seconds``, ``artifact_seconds`` (``wall_seconds - train_seconds``:
-  sampling 100 paths over the data's times (the first 20,000), the forecast, figures, files; it
-  also holds the objective's setup), ``holdout_crps``, ``baseline_holdout_crps`` (the
-  random walk) and the peak resident memory; and the target (60 s for 300 points, 180 s for
+  --data FILE.csv --holdout 0.2 --quiet --threads 1 --window-length 8 --out DIR`` in a subprocess,
+  otherwise the CLI's defaults. Each row gives the process's wall seconds and, from
+  ``metrics.json``, ``train_seconds``, ``wall_seconds``, ``artifact_seconds`` (``wall_seconds -
+  train_seconds``: sampling 100 paths over the data's times (the first 20,000), the forecast,
+  figures, files; it also holds the objective's setup), ``holdout_crps``, ``baseline_holdout_crps``
+  (the random walk) and the peak resident memory; and the target (60 s for 300 points, 180 s for
   5,000, 600 s for 100,000). A run still going after ``--timeout`` seconds is stopped
-  (``timed_out``); its row then holds what ``history.csv`` says: iterations done and their
-  seconds, and whether training had finished (then the rest of the time went to the artifacts).
+  (``timed_out``); its row then holds what ``history.csv`` says: iterations done and their seconds,
+  and whether training had finished (then the rest of the time went to the artifacts).
 
 Both measure the ``neuralsde`` this script imports (the subprocesses get its folder on
 ``PYTHONPATH``). Run from the repository root::
@@ -83,9 +84,16 @@ def write_ou(path: Path, n: int, seed: int = 0) -> None:
     path.write_text("t,x\n" + "".join(f"{k},{v:.6f}\n" for k, v in enumerate(y)))
 
 
+#: The window length of every measurement: the longest default without ``--period``. This
+#: OU path's memory (its autocorrelation stays >= 1/e for 1 / 0.2 = 5 lags, just at the level)
+#: would give 4 or 5 by sampling noise alone, and sizes that differ in window length would not
+#: compare like for like; 8 bounds the cost of every default length.
+WINDOW_LENGTH = 8
+
+
 def _cli_argv(data: Path, iters: int | None) -> list[str]:
-    return ["--data", str(data), "--threads", "1"] + ([] if iters is None
-                                                       else ["--iters", str(iters)])
+    return ["--data", str(data), "--threads", "1", "--window-length", str(WINDOW_LENGTH)] + (
+        [] if iters is None else ["--iters", str(iters)])
 
 
 def iteration_cost(data: Path, iters: int | None, warmup: int) -> dict:
@@ -309,7 +317,8 @@ def main(argv: list[str] | None = None) -> dict:
                                  load_average_after=list(os.getloadavg())),
               "settings": {**vars(args), "iters": iters,
                            "command": "python -m neuralsde.fit --data FILE.csv --holdout 0.2 "
-                                      "--quiet --threads 1 --out DIR"
+                                      f"--quiet --threads 1 --window-length {WINDOW_LENGTH} "
+                                      "--out DIR"
                                       + ("" if args.iters is None else f" --iters {args.iters}"),
                            "ou": {"theta": THETA, "sigma": SIGMA, "spacing": 1, "seed": 0}},
               "cost": cost, "runs": runs}

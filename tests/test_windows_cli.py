@@ -106,7 +106,7 @@ def _regular(n, spacing=1.0, paths=1):
 
 
 @pytest.mark.parametrize("period, spacing, n, expected", [
-    (None, 1.0, 200, 8),      # no period: 8
+    (None, 1.0, 200, 8),      # no period, a constant series (no memory to read): 8
     (12.0, 1.0, 200, 12),     # one period of monthly data
     (365.25, 30.5, 200, 12),  # the same with dates (days)
     (365.25, 7.0, 200, 32),   # weekly data: one period is 53 times, capped at 32

@@ -15,7 +15,9 @@ Data flow::
   uniform noise at ``x = -3, ..., 3``; ``data/exp_noisy.csv`` holds it for ``seed=0``.
 * :func:`load_csv` reads a CSV file in wide format (one column per channel) or in long/panel
   format (a group column, one sample path per group).
-* :func:`dominant_period` reads a cycle's period off a series (``--period auto``).
+* :func:`dominant_period` reads a cycle's period off a series (``--period auto``);
+  :func:`memory_length` how many observations its autocorrelation stays above 1/e (the windows'
+  default length without a period).
 * :class:`Scaling` is the affine normalisation used for training; it round-trips through a plain
   ``dict`` so that checkpoints can store it.
 
@@ -24,6 +26,7 @@ This package is a leaf: it imports only numpy, torch, the standard library and
 """
 
 from .csv_file import MISSING_TOKENS, load_csv
+from .memory import memory_length
 from .period import dominant_period
 from .reference import reference_dataset
 from .scaling import SCALING_METHODS, SCALINGS, Scaling
@@ -37,5 +40,6 @@ __all__ = [
     "TimeSeries",
     "dominant_period",
     "load_csv",
+    "memory_length",
     "reference_dataset",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from ..data import Scaling, TimeSeries, dominant_period
+from ..data import Scaling, TimeSeries, dominant_period, memory_length
 from ..solve import SolveConfig
 from ..train import FromStart, TrainConfig
 from ..train.transition import Transition, TransitionConfig
@@ -25,21 +25,29 @@ def default_state_dim(settings: dict, series: TimeSeries) -> int:
     return series.dim + 2 if settings["objective"] == "start" else series.dim
 
 
-#: ``--window-length`` when not given: 8 observation times, or with ``--period`` one period's
-#: observations (at the median spacing) within these bounds, so that a window sees a whole season.
+#: ``--window-length`` when not given: with ``--period`` one period's observations (at the
+#: median spacing) within ``WINDOW_LENGTH`` to ``WINDOW_LENGTH_MAX``, so that a window sees a
+#: whole season; without, the series' memory within 1 to ``WINDOW_LENGTH``.
 WINDOW_LENGTH = 8
 WINDOW_LENGTH_MAX = 32
 
 
 def default_window_length(settings: dict, train: TimeSeries) -> int:
-    """``--window-length`` when not given (:data:`WINDOW_LENGTH`, :data:`WINDOW_LENGTH_MAX`): a
-    period longer than :data:`WINDOW_LENGTH` observations gives windows of one period, but never
-    longer than the shortest path of the training part ``train`` allows (with the encoder's
-    lags), so the default alone never makes a series too short."""
+    """``--window-length`` when not given (:data:`WINDOW_LENGTH`, :data:`WINDOW_LENGTH_MAX`).
+
+    With a period: one period's observations when that is more than :data:`WINDOW_LENGTH`.
+    Without: the lags over which the training part's autocorrelation stays at or above 1/e
+    (:func:`neuralsde.data.memory_length`), at most :data:`WINDOW_LENGTH`, so a coarsely
+    sampled series that forgets its state within a few observations is not scored mostly on
+    observations its window's start no longer decides. Never longer than the shortest path of
+    ``train`` allows (with the encoder's lags), so the default alone never makes a series too
+    short."""
     if settings["window_length"] is not None:
         return settings["window_length"]
-    if settings["period"] in (None, "auto") or train.n_points < 2:  # "auto": not resolved
+    if train.n_points < 2 or settings["period"] == "auto":  # "auto": not resolved
         return WINDOW_LENGTH
+    if settings["period"] is None:
+        return memory_length(train, WINDOW_LENGTH)
     spacing = float(train.ts.diff().median())
     if not spacing > 0:
         return WINDOW_LENGTH

@@ -163,8 +163,10 @@ def _add_objective_flags(p: argparse.ArgumentParser) -> None:
     ob.add_argument("--window-samples", type=_integer_at_least(2), default=_S, metavar="M",
                     help="paths per window, the scored ensemble " + _default("window_samples"))
     ob.add_argument("--window-length", type=_positive_int, default=_S, metavar="H",
-                    help="observation times each window simulates and scores (default: 8; with "
-                         "--period, the observations of one period, 8 to 32)")
+                    help="observation times each window simulates and scores (default: "
+                         "without --period the series' memory, the lags over which its "
+                         "autocorrelation stays >= 1/e, 1 to 8; with --period the observations "
+                         "of one period, 8 to 32)")
     ob.add_argument("--lags", type=_positive_int, default=_S, metavar="L",
                     help="with latent channels (--state-dim above the observed channels): "
                          "previous observations the encoder reads to start them "
