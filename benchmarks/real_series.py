@@ -36,7 +36,8 @@ SERIES = {
     "airline": ["--data", "data/airline.csv", "--period", "365.25", "--scaling", "log"],
 }
 KEYS = ("holdout_crps", "baseline_holdout_crps", "climatology_holdout_crps", "holdout_coverage_90",
-        "holdout_mse", "wall_seconds", "train_seconds", "iterations")
+        "holdout_coverage_90_if_calibrated", "holdout_mse", "wall_seconds", "train_seconds",
+        "iterations")
 
 
 def run_one(name: str, extra: list[str], out: Path) -> dict:
@@ -52,6 +53,12 @@ def run_one(name: str, extra: list[str], out: Path) -> dict:
            "process_seconds": seconds}
     row.update({key: metrics.get(key) for key in KEYS})
     return row
+
+
+def _if_calibrated(row: dict) -> str:
+    """The 5 % and 95 % quantiles of the coverage a calibrated forecast would get."""
+    q = row.get("holdout_coverage_90_if_calibrated")
+    return "-" if not q else f"{q['0.05']:.2f}-{q['0.95']:.2f}"
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -72,7 +79,8 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"{name:8s} CRPS {row['holdout_crps']:.4g} | random walk "
                   f"{row['baseline_holdout_crps']:.4g} | climatology "
                   f"{row['climatology_holdout_crps']:.4g} | 90% coverage "
-                  f"{row['holdout_coverage_90']:.2f} | {row['wall_seconds']:.0f} s", flush=True)
+                  f"{row['holdout_coverage_90']:.2f} (5-95 % if calibrated: "
+                  f"{_if_calibrated(row)}) | {row['wall_seconds']:.0f} s", flush=True)
     result = {"machine": machine(), "settings": vars(args), "rows": rows}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,8 @@ from ._checks import as_array, check_int
 from .metrics import _crps_entries, _mask
 
 __all__ = ["DEFAULT_LEVELS", "binomial_band", "calibration_summary", "central_coverage",
-           "ks_distance", "pit_histogram", "pit_values", "scores_by_horizon"]
+           "coverage_if_calibrated", "ks_distance", "pit_histogram", "pit_values",
+           "scores_by_horizon"]
 
 #: Levels of the central intervals whose coverage :func:`calibration_summary` reports.
 DEFAULT_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
@@ -219,6 +220,60 @@ def central_coverage(samples, obs, mask=None, *, levels=DEFAULT_LEVELS) -> np.nd
     levels = _check_levels(levels)
     x, y, _ = _entries(samples, obs, mask)
     return _inside(x, y, levels).mean(axis=1)
+
+
+def coverage_if_calibrated(samples, mask=None, *, level: float = 0.9) -> np.ndarray:
+    """The coverage each member would get as the observations: member ``j``'s values against
+    the central interval of level ``level`` of the other ``S - 1`` members, over the entries
+    ``mask`` marks.
+
+    What one forecast's coverage can show. If the observations were a draw from the forecast
+    (the forecast calibrated), their coverage would be distributed as these ``S`` values: near
+    ``level`` when the forecast's errors are independent across times, but spread out to 0 and
+    1 when they share a part (a trend's uncertain slope moves a whole path up or down), and then
+    one coverage far from ``level`` is what a calibrated forecast often gives.
+
+    Args:
+        samples: ``(S, T, d)`` ensemble members, ``S >= 3``.
+        mask: ``(T, d)`` bool, the entries that are scored (default: every entry).
+        level: the central interval's level, in ``(0, 1)``.
+
+    Returns:
+        ``(S,)`` shares in ``[0, 1]``, the same as :func:`central_coverage` of the other members
+        against member ``j``.
+
+    Raises:
+        ValueError: for bad shapes, fewer than 3 members, a non-finite ``samples``, an empty
+            ``mask`` or a bad ``level``.
+    """
+    (level,) = _check_levels([level])
+    samples = as_array(samples, "samples")
+    if samples.ndim != 3 or samples.shape[0] < 3:
+        raise ValueError(f"samples must have shape (S, T, d) with S >= 3; got {samples.shape}.")
+    if not np.isfinite(samples).all():
+        raise ValueError("samples has NaN or infinite entries.")
+    mask = np.ones(samples.shape[1:], dtype=bool) if mask is None else as_array(mask, "mask")
+    if mask.shape != samples.shape[1:] or not mask.any():
+        raise ValueError(f"mask must be a bool array of shape {samples.shape[1:]} with an entry "
+                         f"that is True; got shape {mask.shape}.")
+    x = samples[:, mask.astype(bool)]  # (S, n)
+    S = x.shape[0]
+    order = np.argsort(x, axis=0, kind="stable")
+    ordered = np.take_along_axis(x, order, axis=0)  # (S, n)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(S)[:, None].repeat(x.shape[1], axis=1), axis=0)
+    inside = np.ones(x.shape, dtype=bool)
+    for q, keep in ((np.round((1.0 - level) / 2.0, 12), np.greater_equal),
+                    (np.round((1.0 + level) / 2.0, 12), np.less_equal)):
+        position = q * (S - 2)  # numpy's linear quantile of the S - 1 others
+        k = int(math.floor(position))
+        frac = position - k
+        # the i-th of the others is ordered[i] below the member's own rank, ordered[i + 1] above
+        a = np.take_along_axis(ordered, (k + (k >= rank)).clip(max=S - 1), axis=0)
+        b = np.take_along_axis(ordered, (k + 1 + (k + 1 >= rank)).clip(max=S - 1), axis=0)
+        value = np.where(frac >= 0.5, b - (b - a) * (1 - frac), a + (b - a) * frac)
+        inside &= keep(x, value)
+    return inside.mean(axis=1)
 
 
 def scores_by_horizon(samples, obs, mask=None, *, levels=(0.5, 0.9)) -> dict:

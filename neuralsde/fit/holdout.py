@@ -11,7 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..calibration import DEFAULT_LEVELS, binomial_band, calibration_summary, scores_by_horizon
+from ..calibration import (
+    DEFAULT_LEVELS,
+    binomial_band,
+    calibration_summary,
+    coverage_if_calibrated,
+    scores_by_horizon,
+)
 from ..data import TimeSeries
 from ..metrics import forecast_scores
 from .settings import CALIBRATION_KEYS
@@ -20,6 +26,9 @@ from .settings import CALIBRATION_KEYS
 PIT_BINS = 10
 #: Probability of the sampling ranges drawn in ``calibration.png``.
 BAND_LEVEL = 0.95
+#: Quantiles of the 90 % band's coverage a calibrated forecast would get
+#: (``holdout_coverage_90_if_calibrated``).
+IF_CALIBRATED_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 def ensemble_scores(samples: np.ndarray, observed: np.ndarray) -> dict:
@@ -55,20 +64,32 @@ def calibration_metrics(forecast: np.ndarray, observed: np.ndarray, *, seed: int
         channel and path), ``holdout_coverage_50`` (share inside the 25 %-75 % band), and lists of
         ``T_h`` entries, one per horizon: ``holdout_crps_by_horizon``,
         ``holdout_coverage_50_by_horizon`` and ``holdout_coverage_90_by_horizon`` (averaged over
-        the channels and paths observed at that step, NaN where none is). ``holdout_pit`` is None
-        and the numbers NaN when the forecast is not finite or nothing is observed.
+        the channels and paths observed at that step, NaN where none is);
+        ``holdout_coverage_90_if_calibrated``, the quantiles :data:`IF_CALIBRATED_QUANTILES`
+        (keys ``"0.05"``, ...) of the 90 % band's coverage if the observations were a draw from
+        the forecast (:func:`neuralsde.calibration.coverage_if_calibrated`, each path in turn
+        against the others, at the held-out times and channels observed), None with fewer than
+        3 paths. ``holdout_pit`` and ``holdout_coverage_90_if_calibrated`` are None and the
+        numbers NaN when the forecast is not finite or nothing is observed.
     """
     n_h = observed.shape[0]
     if not (np.isfinite(forecast).all() and np.isfinite(observed).any()):
         return {"holdout_pit": None, "holdout_coverage_50": math.nan,
-                **{key: [math.nan] * n_h for key in CALIBRATION_KEYS[2:]}}
+                **{key: [math.nan] * n_h for key in CALIBRATION_KEYS[2:5]},
+                "holdout_coverage_90_if_calibrated": None}
     summary = calibration_summary(forecast, observed, bins=PIT_BINS, levels=DEFAULT_LEVELS,
                                   seed=seed)
     by = scores_by_horizon(forecast, observed, levels=(0.5, 0.9))
+    if_calibrated = None
+    if forecast.shape[0] >= 3:
+        shares = coverage_if_calibrated(forecast, np.isfinite(observed).any(axis=1), level=0.9)
+        if_calibrated = {f"{q:g}": float(v) for q, v in
+                         zip(IF_CALIBRATED_QUANTILES, np.quantile(shares, IF_CALIBRATED_QUANTILES))}
     return {"holdout_pit": summary, "holdout_coverage_50": summary["coverage"]["0.5"],
             "holdout_crps_by_horizon": by["crps"].tolist(),
             "holdout_coverage_50_by_horizon": by["coverage"][0.5].tolist(),
-            "holdout_coverage_90_by_horizon": by["coverage"][0.9].tolist()}
+            "holdout_coverage_90_by_horizon": by["coverage"][0.9].tolist(),
+            "holdout_coverage_90_if_calibrated": if_calibrated}
 
 
 def write_holdout_figures(folder: Path, *, arrays: dict, holdout: dict, series: TimeSeries,

@@ -54,7 +54,8 @@ METRICS_KEYS = ("final_loss", "final_loss_smoothed", "path_mean_mse", "clean_mse
                 "settings", "data", "versions")
 #: The holdout forecast's calibration and scores per horizon (:mod:`neuralsde.fit.holdout`).
 CALIBRATION_KEYS = ("holdout_pit", "holdout_coverage_50", "holdout_crps_by_horizon",
-                    "holdout_coverage_50_by_horizon", "holdout_coverage_90_by_horizon")
+                    "holdout_coverage_50_by_horizon", "holdout_coverage_90_by_horizon",
+                    "holdout_coverage_90_if_calibrated")
 #: Added to metrics.json by ``--holdout``.
 HOLDOUT_KEYS = ("holdout_mse", "holdout_crps", "holdout_coverage_90", "baseline_holdout_mse",
                 "baseline_holdout_crps", "baseline_holdout_coverage_90",
