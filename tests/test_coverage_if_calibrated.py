@@ -72,3 +72,17 @@ def test_a_holdout_run_records_it(tmp_path):
     quantiles = list(metrics["holdout_coverage_90_if_calibrated"].values())
     assert len(quantiles) == 5 and quantiles == sorted(quantiles)
     assert all(0.0 <= q <= 1.0 for q in quantiles)
+
+
+def test_the_calibration_figure_draws_the_calibrated_range_at_its_level():
+    from test_calibration import _by_gid
+
+    from neuralsde.plotting import plot_calibration
+
+    args = ([3, 5], [0.0, 0.5, 1.0], [0.5, 0.9], [0.4, 0.8])
+    fig = plot_calibration(*args, if_calibrated=(0.9, 0.38, 1.0))
+    _, ax_cov = fig.axes
+    (bar,) = _by_gid(ax_cov, "if_calibrated")
+    np.testing.assert_array_equal(bar.get_xdata(), [0.9, 0.9])
+    np.testing.assert_array_equal(bar.get_ydata(), [0.38, 1.0])
+    assert not _by_gid(plot_calibration(*args).axes[1], "if_calibrated")

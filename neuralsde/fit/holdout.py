@@ -126,7 +126,14 @@ def write_holdout_figures(folder: Path, *, arrays: dict, holdout: dict, series: 
     fig = plot_calibration(pit["counts"], pit["edges"], levels, list(pit["coverage"].values()),
                            pit_band=binomial_band(pit["n"], 1.0 / PIT_BINS, level=BAND_LEVEL),
                            coverage_band=(lo / pit["n"], hi / pit["n"]), band_level=BAND_LEVEL,
+                           if_calibrated=_if_calibrated_range(holdout),
                            title=f"Calibration of the holdout forecast: Kolmogorov-Smirnov "
                                  f"distance of the PIT to uniform {pit['ks_distance']:.3f}, "
                                  f"mean PIT {pit['mean']:.2f}")
     save(fig, folder / "calibration.png")
+
+
+def _if_calibrated_range(holdout: dict) -> tuple[float, float, float] | None:
+    """``(0.9, q05, q95)`` of ``holdout_coverage_90_if_calibrated``, for the figure."""
+    q = holdout.get("holdout_coverage_90_if_calibrated")
+    return None if not q else (0.9, q["0.05"], q["0.95"])

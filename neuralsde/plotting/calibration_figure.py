@@ -21,14 +21,15 @@ _IDEAL_COLOR = "0.3"
 
 
 def plot_calibration(counts, edges, levels, coverage, *, pit_band=None, coverage_band=None,
-                     band_level: float = 0.95, title: str | None = None) -> Figure:
+                     band_level: float = 0.95, if_calibrated=None,
+                     title: str | None = None) -> Figure:
     """Two panels: (a) the PIT histogram as a density, with the flat line of a calibrated
     forecast; (b) the share of observations inside central intervals against their level, with
     the diagonal. A U-shaped histogram and points below the diagonal say the forecast is too
     narrow; a hump and points above it, too wide; a slope, biased.
 
     Artists carry the gids ``"pit_bars"``, ``"pit_flat"``, ``"pit_band"``, ``"diagonal"``,
-    ``"coverage"`` and ``"coverage_band"``.
+    ``"coverage"``, ``"coverage_band"`` and ``"if_calibrated"``.
 
     Args:
         counts: ``(bins,)`` PIT counts.
@@ -42,6 +43,10 @@ def plot_calibration(counts, edges, levels, coverage, *, pit_band=None, coverage
         band_level: probability of the ranges, for the legend. Binomial ranges assume
             independent values; the held-out values of one forecast are correlated in time, so
             read them as the least a calibrated forecast would stray.
+        if_calibrated: optional ``(level, lo, hi)``: the 5 % and 95 % quantiles of the coverage
+            of that level a calibrated forecast would get with the forecast's own correlation
+            across times (:func:`neuralsde.calibration.coverage_if_calibrated`), drawn as a
+            vertical bar.
         title: figure title.
 
     Returns:
@@ -75,12 +80,31 @@ def plot_calibration(counts, edges, levels, coverage, *, pit_band=None, coverage
     ax_pit.set_title(f"(a) PIT histogram of {int(n)} held-out values\n"
                      "U shape: bands too narrow; hump: too wide; slope: biased", fontsize=10)
 
+    _coverage_panel(ax_cov, levels, coverage, coverage_band, range_label, if_calibrated)
+    for ax in (ax_pit, ax_cov):
+        ax.grid(True, alpha=0.25, linewidth=0.6)
+        _legend_below(ax)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _coverage_panel(ax_cov, levels, coverage, coverage_band, range_label, if_calibrated) -> None:
+    """Panel (b) of :func:`plot_calibration`: coverage against the level, the diagonal and the
+    ranges of a calibrated forecast."""
     ax_cov.plot([0, 1], [0, 1], color=_IDEAL_COLOR, linestyle="--", linewidth=1.2,
                 label="calibrated", gid="diagonal")
     if coverage_band is not None:
         lo, hi = (as_array(b, "coverage_band") for b in coverage_band)
         ax_cov.fill_between(levels, lo, hi, color=_IDEAL_COLOR, alpha=0.15, linewidth=0,
-                            label=range_label, gid="coverage_band", zorder=0)
+                            label=range_label + ",\nvalues independent" if if_calibrated
+                            else range_label, gid="coverage_band", zorder=0)
+    if if_calibrated is not None:
+        level, low, high = (float(v) for v in if_calibrated)
+        ax_cov.plot([level, level], [low, high], color=_IDEAL_COLOR, linewidth=3.0, alpha=0.6,
+                    solid_capstyle="butt", gid="if_calibrated", zorder=2,
+                    label="90 % range if calibrated, with the\n"
+                          "forecast's own correlation in time")
     ax_cov.plot(levels, coverage, color=_BAND_COLOR, marker="o", markersize=5, linewidth=1.5,
                 label="forecast", gid="coverage", clip_on=False, zorder=3)
     ax_cov.set_xlim(0.0, 1.0)
@@ -90,12 +114,6 @@ def plot_calibration(counts, edges, levels, coverage, *, pit_band=None, coverage
     ax_cov.set_ylabel("share of held-out values inside")
     ax_cov.set_title("(b) coverage of central intervals\nbelow the diagonal: too narrow",
                      fontsize=10)
-    for ax in (ax_pit, ax_cov):
-        ax.grid(True, alpha=0.25, linewidth=0.6)
-        _legend_below(ax)
-    if title:
-        fig.suptitle(title)
-    return fig
 
 
 def _check(counts, edges, levels, coverage):
