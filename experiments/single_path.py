@@ -19,7 +19,7 @@ The path goes to ``data.csv`` (columns ``t``, ``y``) and is fitted by the CLI,
 ``neuralsde.fit.main(["--data", data.csv, "--out", OUT/run, "--quiet"])``, with its defaults
 (the windows objective with windows as long as the path's memory, the lags over which its
 autocorrelation stays above 1/e: 1 or 2 at spacing 0.5, 8 at 0.1; an MLP with 32 hidden units
-in 2 layers and a softplus diffusion,
+in 2 layers, a linear path beside the drift net and a softplus diffusion,
 ``"standard"`` scaling, adaptive SRIW1 with ``rtol = atol = 0.1``, 500 iterations, learning
 rate 0.01 cosine to 0.001) unless flags here change them (``--iters``, ``--window-length``,
 ``--windows``, ``--window-samples``, passed on). The saved model

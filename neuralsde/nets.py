@@ -33,6 +33,25 @@ def _activation(name: str, argument: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
+class LinearSkip(nn.Module):
+    """``net(x) + A x``: a network beside a linear map without bias that starts at zero.
+
+    Where a drift net's hidden units saturate (tanh) outside the data, its output goes flat;
+    the linear path keeps a mean reversion it learned in the data going into the sparse tails
+    instead of flattening it there. Starting at zero, it leaves the initial model as the net
+    alone.
+    """
+
+    def __init__(self, net: nn.Module, in_dim: int, out_dim: int):
+        super().__init__()
+        self.net = net
+        self.linear = nn.Linear(in_dim, out_dim, bias=False)
+        nn.init.zeros_(self.linear.weight)
+
+    def forward(self, x):
+        return self.net(x) + self.linear(x)
+
+
 def mlp(in_dim: int, out_dim: int, *, hidden: int = 20, layers: int = 1, activation: str = "tanh",
         final_activation: str | None = None, cubic: bool = False) -> nn.Sequential:
     """A small multilayer perceptron.

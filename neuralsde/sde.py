@@ -96,8 +96,9 @@ def build_model(spec: dict) -> nn.Module:
     ("sigmoid"), ``diffusion_final`` (None, or e.g. "softplus" for a positive diffusion),
     ``period`` (None: autonomous; a number: seasonal features of that period, in model time
     units), ``observed`` (None: every channel observed; else the number of observed channels,
-    the first ones) and ``lags`` (0; with latent channels, the encoder reads this many previous
-    observations); for
+    the first ones), ``lags`` (0; with latent channels, the encoder reads this many previous
+    observations) and ``drift_linear`` (False; True: a linear path beside the drift net,
+    :class:`neuralsde.nets.LinearSkip`); for
     ``"ode"`` ``layers`` (1), ``activation`` ("tanh"), ``cubic`` (False).
     The returned model carries the completed spec as ``model.spec``.
     """
@@ -113,7 +114,7 @@ def build_model(spec: dict) -> nn.Module:
     if kind == "mlp":
         full.update(layers=1, drift_activation="tanh", cubic=False,
                     diffusion_activation="sigmoid", diffusion_final=None, period=None,
-                    observed=None, lags=0)
+                    observed=None, lags=0, drift_linear=False)
     elif kind == "ode":
         full.update(layers=1, activation="tanh", cubic=False)
     unknown = set(spec) - set(full)
@@ -141,7 +142,7 @@ def build_model(spec: dict) -> nn.Module:
 def _mlp_model(full: dict) -> NeuralDSDE:
     """The ``"mlp"`` kind: general MLPs, optionally seasonal, with an encoder for latent
     channels."""
-    from .nets import mlp
+    from .nets import LinearSkip, mlp
 
     d, h = full["state_dim"], full["hidden"]
     observed = d if full["observed"] is None else full["observed"]
@@ -156,6 +157,11 @@ def _mlp_model(full: dict) -> NeuralDSDE:
     width = d + (2 if full["period"] is not None else 0)
     drift = mlp(width, d, hidden=h, layers=full["layers"], activation=full["drift_activation"],
                 cubic=full["cubic"])
+    if not isinstance(full["drift_linear"], bool):
+        raise ValueError(f"spec['drift_linear']={full['drift_linear']!r} is not supported; "
+                         "expected True or False.")
+    if full["drift_linear"]:
+        drift = LinearSkip(drift, width, d)
     diffusion = mlp(width, d, hidden=h, layers=full["layers"],
                     activation=full["diffusion_activation"],
                     final_activation=full["diffusion_final"])

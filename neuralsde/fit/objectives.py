@@ -13,8 +13,10 @@ from ..train.transition import Transition, TransitionConfig
 from ..train.windows import WindowConfig, Windows
 
 #: The networks of the windows and transition objectives' model: wider and deeper than the
-#: reference nets, a tanh drift and a softplus (positive) diffusion.
-REAL_SERIES_NET = {"hidden": 32, "layers": 2, "drift_activation": "tanh",
+#: reference nets, a tanh drift with a linear path beside it (which keeps mean reversion going
+#: where the tanh units saturate, in the data's sparse tails) and a softplus (positive)
+#: diffusion.
+REAL_SERIES_NET = {"hidden": 32, "layers": 2, "drift_activation": "tanh", "drift_linear": True,
                    "diffusion_activation": "tanh", "diffusion_final": "softplus"}
 
 
