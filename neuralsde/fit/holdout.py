@@ -75,7 +75,8 @@ def calibration_metrics(forecast: np.ndarray, observed: np.ndarray, *, seed: int
     n_h = observed.shape[0]
     if not (np.isfinite(forecast).all() and np.isfinite(observed).any()):
         return {"holdout_pit": None, "holdout_coverage_50": math.nan,
-                **{key: [math.nan] * n_h for key in CALIBRATION_KEYS[2:5]},
+                **{key: [math.nan] * n_h for key in CALIBRATION_KEYS
+                   if key.endswith("_by_horizon")},
                 "holdout_coverage_90_if_calibrated": None}
     summary = calibration_summary(forecast, observed, bins=PIT_BINS, levels=DEFAULT_LEVELS,
                                   seed=seed)

@@ -37,13 +37,12 @@ WINDOW_LENGTH_MAX = 32
 def default_window_length(settings: dict, train: TimeSeries) -> int:
     """``--window-length`` when not given (:data:`WINDOW_LENGTH`, :data:`WINDOW_LENGTH_MAX`).
 
-    With a period: one period's observations when that is more than :data:`WINDOW_LENGTH`.
-    Without: the lags over which the training part's autocorrelation stays at or above 1/e
-    (:func:`neuralsde.data.memory_length`), at most :data:`WINDOW_LENGTH`, so a coarsely
-    sampled series that forgets its state within a few observations is not scored mostly on
-    observations its window's start no longer decides. Never longer than the shortest path of
-    ``train`` allows (with the encoder's lags), so the default alone never makes a series too
-    short."""
+    With a period: one period's observations when that is more than :data:`WINDOW_LENGTH`, but
+    never longer than the shortest path of ``train`` allows (with the encoder's lags), so a
+    period alone never makes a series too short. Without: the lags over which the training
+    part's autocorrelation stays at or above 1/e (:func:`neuralsde.data.memory_length`), at most
+    :data:`WINDOW_LENGTH`, so a coarsely sampled series that forgets its state within a few
+    observations is not scored mostly on observations its window's start no longer decides."""
     if settings["window_length"] is not None:
         return settings["window_length"]
     if train.n_points < 2 or settings["period"] == "auto":  # "auto": not resolved
