@@ -54,7 +54,7 @@ def test_reference_dataset_accepts_numpy_integer_seed():
 def test_every_public_name_is_importable_from_the_package():
     assert sorted(neuralsde.data.__all__) == ["MISSING_TOKENS", "SCALINGS", "SCALING_METHODS",
                                               "Scaling", "TimeSeries", "dominant_period",
-                                              "load_csv", "memory_length",
+                                              "load_csv", "memory_length", "net_slope_error",
                                               "reference_dataset"]
     for name in neuralsde.data.__all__:
         assert getattr(neuralsde.data, name) is not None

@@ -58,7 +58,9 @@ def test_the_slope_spread_is_the_rms_change_of_the_stretches_slopes(slopes):
     assert logged.y_trend_end[0] == pytest.approx(slopes[-1] / 400, rel=1e-9)
 
 
-def test_past_the_data_the_line_carries_on_the_last_stretchs_slope():
+def test_past_the_data_the_line_carries_on_the_last_stretchs_own_line():
+    """Up to the data's end the least-squares line; just after it the last stretch's line, with
+    its slope and its level there (the bent line has no noise: no shrinkage)."""
     y = _bent_line()  # slopes 1, 2, 3, 4; times 0..399
     scaling = Scaling.fit(_series(y), "trend")
     assert scaling.t_end == 399.0
@@ -66,10 +68,14 @@ def test_past_the_data_the_line_carries_on_the_last_stretchs_slope():
     before = torch.tensor([0.0, 100.0, 250.0, 398.0, 399.0], dtype=torch.float64)
     straight = scaling.y_shift[0] + scaling.y_trend[0] * before  # the least-squares line
     np.testing.assert_allclose(scaling.inverse_y(zeros, before)[:, 0], straight, rtol=1e-12)
-    after = torch.tensor([399.0, 400.0, 410.0, 499.0, 1399.0], dtype=torch.float64)
-    at_end = float(straight[-1])
+    after = torch.tensor([399.5, 400.0, 410.0, 499.0, 1399.0], dtype=torch.float64)
     np.testing.assert_allclose(scaling.inverse_y(zeros, after)[:, 0],
-                               at_end + 4.0 * (after - 399.0), rtol=1e-12)
+                               y[-1] + 4.0 * (after - 399.0), rtol=1e-12)
+    assert scaling.y_trend_jump[0] == pytest.approx(y[-1] - float(straight[-1]), rel=1e-12)
+    end = torch.tensor([[y[-1]]], dtype=torch.float64)  # the last value, as a forecast start:
+    assert float(scaling.transform_y(end, 399.0, after=True)) == pytest.approx(0, abs=1e-9)
+    assert float(scaling.transform_y(end, 399.0)) == pytest.approx(
+        scaling.y_trend_jump[0] / scaling.y_scale[0], rel=1e-12)  # training reads the line
     values = torch.tensor([[7.0], [-3.0], [2.5], [0.0], [1e3]], dtype=torch.float64)
     np.testing.assert_allclose(scaling.inverse_y(scaling.transform_y(values, after), after),
                                values, rtol=1e-12)
@@ -97,7 +103,7 @@ def test_the_slope_spread_and_bend_survive_a_round_trip_and_old_files_load_witho
     again = Scaling.from_dict(scaling.to_dict())
     assert again == scaling
     old = {k: v for k, v in scaling.to_dict().items()
-           if k not in ("y_trend_sd", "y_trend_end", "t_end")}
+           if k not in ("y_trend_sd", "y_trend_end", "t_end", "y_trend_jump")}
     loaded = Scaling.from_dict(old)
     assert loaded.y_trend_sd == () and loaded.y_trend_end == ()
     far = torch.tensor([1000.0], dtype=torch.float64)  # an old file's line does not bend
@@ -112,6 +118,9 @@ def test_the_slope_spread_and_bend_survive_a_round_trip_and_old_files_load_witho
         Scaling(**base, y_trend_end=(float("nan"),))
     with pytest.raises(ValueError, match="t_end"):
         Scaling(**base, y_trend_end=(2.0,), t_end=float("inf"))
+    with pytest.raises(ValueError, match="y_trend_jump"):
+        Scaling(**base, y_trend_jump=(float("inf"),))
+    assert "y_trend_jump" in scaling.to_dict() and loaded.y_trend_jump == ()
 
 
 def test_a_forecast_band_widens_by_the_slope_spread_times_the_horizon():
@@ -119,10 +128,11 @@ def test_a_forecast_band_widens_by_the_slope_spread_times_the_horizon():
     sd = scaling.y_trend_sd[0]
     t0 = 399.0
     times = torch.tensor([409.0, 449.0, 499.0], dtype=torch.float64)
-    start = torch.tensor([float(scaling.inverse_y(torch.zeros(1, dtype=torch.float64), t0)[0])])
+    start = torch.tensor([_bent_line()[-1]])  # on the line that goes on past the data
     paths = sample(_Still(), start, times, 4000, seed=3, t0=t0, scaling=scaling)[..., 0].numpy()
     line = scaling.inverse_y(torch.zeros(3, 1, dtype=torch.float64), times)[:, 0]
     horizon = (times - t0).numpy()
+    np.testing.assert_allclose(line, float(start) + 4.0 * horizon, rtol=1e-12)  # no step
     np.testing.assert_allclose(paths.std(axis=0), sd * horizon, rtol=0.05)
     # the mean is the line within 4 standard errors of a mean of 4,000 draws
     assert np.all(np.abs(paths.mean(axis=0) - line.numpy()) < 4 * sd * horizon / np.sqrt(4000))
@@ -173,6 +183,9 @@ def test_the_shrinkage_weight_follows_the_standard_errors_of_the_stretches():
     expected = whole + weight * (slopes[-1] - whole)
     scaling = Scaling.fit(_series(y), "trend")
     assert scaling.y_trend_end[0] == pytest.approx(expected, rel=1e-9)
+    last = np.polyval(fits[-1][0], 399.0)  # the last stretch's own line at the data's end
+    assert scaling.y_trend_jump[0] == pytest.approx(weight * (last - np.polyval(
+        np.polyfit(t, y, 1), 399.0)), rel=1e-9)  # its level, shrunk like its slope
     assert scaling.y_trend_sd[0] == pytest.approx(np.sqrt(np.mean(np.diff(slopes) ** 2)), rel=1e-9)
 
 
@@ -184,7 +197,7 @@ def test_a_cycle_that_swings_the_stretches_slopes_leaves_the_line_straight():
     t = np.arange(400.0)
     y = 0.02 * t + 5.0 * np.sin(2 * np.pi * t / 43.0)
     scaling = Scaling.fit(_series(y), "trend")
-    assert scaling.y_trend_end == scaling.y_trend
+    assert scaling.y_trend_end == scaling.y_trend and scaling.y_trend_jump == (0.0,)
     slopes = np.array([np.polyfit(t[k * 100:(k + 1) * 100], y[k * 100:(k + 1) * 100], 1)[0]
                        for k in range(4)])
     long_run = [slopes[k] - np.polyfit(t[:k * 100], y[:k * 100], 1)[0] for k in range(1, 4)]

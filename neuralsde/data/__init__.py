@@ -19,7 +19,8 @@ Data flow::
   :func:`memory_length` how many observations its autocorrelation stays above 1/e (the windows'
   default length without a period).
 * :class:`Scaling` is the affine normalisation used for training; it round-trips through a plain
-  ``dict`` so that checkpoints can store it.
+  ``dict`` so that checkpoints can store it. :func:`net_slope_error` nets a trend scaling's
+  forecast slope error of what a fitted model's own paths produce.
 
 This package is a leaf: it imports only numpy, torch, the standard library and
 ``neuralsde._checks``.
@@ -31,6 +32,7 @@ from .period import dominant_period
 from .reference import reference_dataset
 from .scaling import SCALING_METHODS, SCALINGS, Scaling
 from .series import TimeSeries
+from .slope_error import net_slope_error
 
 __all__ = [
     "MISSING_TOKENS",
@@ -41,5 +43,6 @@ __all__ = [
     "dominant_period",
     "load_csv",
     "memory_length",
+    "net_slope_error",
     "reference_dataset",
 ]

@@ -24,6 +24,8 @@ SCALINGS = (*SCALING_METHODS, "trend", "log", "log-trend")
 #: The slope errors of a forecast with seed ``s`` use the seed ``s + TREND_SEED_OFFSET``, apart
 #: from the seeds of its Brownian paths.
 TREND_SEED_OFFSET = 7919
+#: The per-channel trend fields of a :class:`Scaling` (empty without a trend).
+_TREND_FIELDS = ("y_trend", "y_trend_sd", "y_trend_end", "y_trend_jump")
 
 
 @dataclass(frozen=True)
@@ -54,18 +56,21 @@ class Scaling:
       data time) and ``y_scale`` the residuals' standard deviation. For a series that trends:
       the model then fits the fluctuations about the line, and forecasts carry the line on.
       Converting values then needs their times (``transform_y(y, t)``, ``inverse_y(y, t)``).
-      Past the data's last time ``t_end`` the line goes on with ``y_trend_end``, the slope of
-      the last of the data's :data:`~neuralsde.data.trend.TREND_SEGMENTS` stretches of equal
-      duration (continuously, from the line's value at ``t_end``; shrunk toward ``y_trend`` as
-      far as the stretches' slopes differ by noise alone), so forecasts follow the recent rate
-      of change, unless the slope of all the data before each stretch predicted the stretches'
-      slopes better (a cycle tilting them), and then ``y_trend_end`` is ``y_trend``. That slope
+      Past the data's last time ``t_end`` the line goes on as the last of the data's
+      :data:`~neuralsde.data.trend.TREND_SEGMENTS` stretches of equal duration has it: with its
+      slope ``y_trend_end``, from its own line's level at ``t_end`` (``y_trend_jump`` above the
+      whole line's), both shrunk toward the whole line as far as the stretches' slopes differ
+      by noise alone; so forecasts follow the recent rate of change, unless the slope of all
+      the data before each stretch predicted the stretches' slopes better (a cycle tilting
+      them), and then the line goes straight on. That slope
       is uncertain as far as its prediction was off along the data: ``y_trend_sd`` is the root
       mean square error of the chosen prediction over the stretches (0 where a stretch has fewer
       than 3 observations, and then no bend either; :mod:`neuralsde.data.trend`), and a
       forecast adds to each sample path a slope error drawn from ``N(0, y_trend_sd²)`` times
       the time since its start (:meth:`trend_error`), so that its band widens linearly far
-      ahead instead of trusting the line forever.
+      ahead instead of trusting the line forever. Once a model is fitted,
+      :func:`~neuralsde.data.net_slope_error` nets it of the changes the model's own
+      fluctuations make (the CLI stores and forecasts with the net value).
     * ``"log"`` and ``"log-trend"``: ``"standard"`` and ``"trend"`` on ``log(y)``, for positive
       series whose changes are proportional to their level (counts, prices, populations,
       multiplicative seasonality); forecasts stay positive.
@@ -86,6 +91,8 @@ class Scaling:
         y_trend_end: per-channel slope of the line after ``t_end`` (``"trend"`` only); empty:
             the line keeps ``y_trend`` (scalings stored before the bend existed).
         t_end: the data time where the line takes ``y_trend_end``: the fitted data's last time.
+        y_trend_jump: per-channel step of the line just after ``t_end`` (``"trend"`` only);
+            empty: none.
         log: values are log-transformed first (``"log"``, ``"log-trend"``).
     """
 
@@ -99,6 +106,7 @@ class Scaling:
     y_trend_sd: tuple[float, ...] = ()
     y_trend_end: tuple[float, ...] = ()
     t_end: float = 0.0
+    y_trend_jump: tuple[float, ...] = ()
 
     def __post_init__(self):
         """Check every field and store numbers as floats, sequences as tuples of floats."""
@@ -126,17 +134,15 @@ class Scaling:
             raise ValueError(f"y_trend={self.y_trend!r} is not supported; expected one finite "
                              "slope per channel, or () for no trend.")
         object.__setattr__(self, "y_trend", trend)
-        spread = tuple(float(v) for v in self.y_trend_sd)
-        if spread and (len(spread) != len(trend) or not all(
-                math.isfinite(v) and v >= 0 for v in spread)):
-            raise ValueError(f"y_trend_sd={self.y_trend_sd!r} is not supported; expected one "
-                             "finite value >= 0 per slope of y_trend, or () for none.")
-        object.__setattr__(self, "y_trend_sd", spread)
-        end = tuple(float(v) for v in self.y_trend_end)
-        if end and (len(end) != len(trend) or not all(map(math.isfinite, end))):
-            raise ValueError(f"y_trend_end={self.y_trend_end!r} is not supported; expected one "
-                             "finite slope per slope of y_trend, or () for no bend.")
-        object.__setattr__(self, "y_trend_end", end)
+        for name, what in (("y_trend_sd", "finite value >= 0 per slope of y_trend, or () for none"),
+                           ("y_trend_end", "finite slope per slope of y_trend, or () for no bend"),
+                           ("y_trend_jump", "finite number per slope of y_trend, or () for none")):
+            value = tuple(float(v) for v in getattr(self, name))
+            if value and (len(value) != len(trend) or not all(map(math.isfinite, value))
+                          or name == "y_trend_sd" and min(value) < 0):
+                raise ValueError(f"{name}={getattr(self, name)!r} is not supported; expected one "
+                                 f"{what}.")
+            object.__setattr__(self, name, value)
         if isinstance(self.t_end, bool) or not isinstance(self.t_end, numbers.Real) \
                 or not math.isfinite(self.t_end):
             raise ValueError(f"t_end={self.t_end!r} is not supported; expected a finite number.")
@@ -219,14 +225,14 @@ class Scaling:
         residuals standardised."""
         t = (series.ts - t_shift)[:, None].expand(series.ys.shape[:2])  # (T, P)
         span = float(series.ts[-1] - series.ts[0])
-        lines = [fit_line(t[series.mask[..., j]], series.ys[..., j][series.mask[..., j]], span)
-                 for j in range(series.dim)]
+        lines = [fit_line(t[series.mask[..., j]], series.ys[..., j][series.mask[..., j]], span,
+                          x_end=span) for j in range(series.dim)]
         return cls(t_shift=t_shift, t_scale=t_scale, y_shift=tuple(ln.shift for ln in lines),
                    y_scale=tuple(ln.scale for ln in lines), method="trend",
                    y_trend=tuple(ln.slope for ln in lines),
                    y_trend_sd=tuple(ln.slope_sd for ln in lines),
                    y_trend_end=tuple(ln.slope_end for ln in lines),
-                   t_end=float(series.ts[-1]))
+                   t_end=float(series.ts[-1]), y_trend_jump=tuple(ln.jump for ln in lines))
 
     def trend_error(self, n: int, t, t0: float, seed: int) -> torch.Tensor:
         """The slope errors of ``n`` forecast paths in training units, to add to the paths
@@ -251,8 +257,9 @@ class Scaling:
         scale = torch.tensor(self.y_scale, dtype=torch.float64)
         return delta * sd * (t - float(t0))[None, :, None] / scale
 
-    def _line(self, y: torch.Tensor, t) -> torch.Tensor:
-        """The removed line at times ``t`` (broadcast against ``y[..., 0]``), shape of ``y``."""
+    def _line(self, y: torch.Tensor, t, after: bool = False) -> torch.Tensor:
+        """The removed line at times ``t`` (broadcast against ``y[..., 0]``), shape of ``y``;
+        with ``after``, its value just after ``t`` (the jump included at ``t_end`` itself)."""
         if not self.y_trend:
             return torch.zeros((), dtype=y.dtype, device=y.device)
         if t is None:
@@ -264,6 +271,10 @@ class Scaling:
         if self.y_trend_end:  # past t_end, the slope forecasts carry on
             end = torch.tensor(self.y_trend_end, dtype=y.dtype, device=y.device)
             line = line + (t - self.t_end).clamp(min=0)[..., None] * (end - slope)
+        if self.y_trend_jump:
+            past = (t >= self.t_end) if after else (t > self.t_end)
+            line = line + past[..., None] * torch.tensor(self.y_trend_jump, dtype=y.dtype,
+                                                         device=y.device)
         return line
 
     def _y_params(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -281,12 +292,14 @@ class Scaling:
         scale = torch.tensor(self.y_scale, dtype=dtype, device=y.device)
         return shift, scale
 
-    def transform_y(self, y: torch.Tensor, t=None) -> torch.Tensor:
+    def transform_y(self, y: torch.Tensor, t=None, *, after: bool = False) -> torch.Tensor:
         """Data units to training units, ``(y - y_shift - trend) / y_scale``.
 
         Args:
             y: values of shape (..., d).
             t: their data times, broadcastable to ``y[..., 0]``; needed only for ``"trend"``.
+            after: with the line just after ``t`` (``y_trend_jump`` at ``t_end`` itself): the
+                start of a forecast, whose paths go on past ``t``.
 
         Returns:
             A tensor of the same shape; NaN stays NaN.
@@ -295,7 +308,7 @@ class Scaling:
         if self.log:
             y = torch.log(y)
         if self.y_trend:
-            return (y - shift - self._line(y, t)) / scale
+            return (y - shift - self._line(y, t, after)) / scale
         return (y - shift) / scale
 
     def inverse_y(self, y: torch.Tensor, t=None) -> torch.Tensor:
@@ -354,14 +367,13 @@ class Scaling:
         """Plain ``dict`` of Python floats, lists and a string (JSON-safe), for checkpoints."""
         out = {"method": self.method, "t_shift": self.t_shift, "t_scale": self.t_scale,
                "y_shift": list(self.y_shift), "y_scale": list(self.y_scale)}
-        if self.y_trend:
-            out["y_trend"] = list(self.y_trend)
-        if any(self.y_trend_sd):
-            out["y_trend_sd"] = list(self.y_trend_sd)
+        for name in _TREND_FIELDS:  # the empty ones (all zero for a spread) left out
+            value = getattr(self, name)
+            if any(value) if name == "y_trend_sd" else value:
+                out[name] = list(value)
         if self.log:
             out["log"] = True
         if self.y_trend_end:
-            out["y_trend_end"] = list(self.y_trend_end)
             out["t_end"] = self.t_end
         return out
 
@@ -376,14 +388,12 @@ class Scaling:
             raise ValueError(f"d={d!r} is not supported; expected a dict from Scaling.to_dict().")
         expected = {"method", "t_shift", "t_scale", "y_shift", "y_scale"}
         missing = sorted(expected - set(d))
-        extra = sorted(set(d) - expected - {"y_trend", "y_trend_sd", "log", "y_trend_end",
-                                                   "t_end"})
+        extra = sorted(set(d) - expected - {*_TREND_FIELDS, "log", "t_end"})
         if missing or extra:
             raise ValueError(f"Scaling.from_dict got keys {sorted(d)}; missing {missing}, "
                              f"unexpected {extra}; expected exactly {sorted(expected)}.")
         return cls(t_shift=d["t_shift"], t_scale=d["t_scale"], y_shift=tuple(d["y_shift"]),
                    y_scale=tuple(d["y_scale"]), method=d["method"],
-                   y_trend=tuple(d.get("y_trend", ())), log=bool(d.get("log", False)),
-                   y_trend_sd=tuple(d.get("y_trend_sd", ())),
-                   y_trend_end=tuple(d.get("y_trend_end", ())), t_end=d.get("t_end", 0.0))
+                   log=bool(d.get("log", False)), t_end=d.get("t_end", 0.0),
+                   **{name: tuple(d.get(name, ())) for name in _TREND_FIELDS})
 

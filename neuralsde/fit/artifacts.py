@@ -22,7 +22,12 @@ from .._checks import atomic_write, sample_seed, write_bytes_with
 from ..data import Scaling, TimeSeries
 from ..solve import SolveConfig, SolverError
 from ..train import TrainConfig, initial_state, sample, save_model
-from .holdout import calibration_metrics, ensemble_scores, write_holdout_figures
+from .holdout import (
+    calibration_metrics,
+    ensemble_scores,
+    forecast_scaling,
+    write_holdout_figures,
+)
 from .json_file import write_json
 from .predictive import one_step_band
 
@@ -108,6 +113,7 @@ class _Sampled:
     zoom_from: float | None  #: the figure shows the data from this time on (None: all)
     scores: dict  #: path_mean_mse, clean_mse, clean_vs_data_mse
     holdout: dict  #: the HOLDOUT_KEYS scores (empty without a holdout)
+    scaling: Scaling  #: the run's scaling, its slope error net of the model's fluctuations
 
 
 def _forecast(draw: _Sampler, series: TimeSeries, n_train: int, free: np.ndarray):
@@ -207,6 +213,7 @@ def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Sca
         fine = _refine(ts[:n_train])
         fine_samples = draw(y0_data, fine)[..., :d]
         fine_t = fine.numpy()
+    draw.scaling = forecast_scaling(draw, train, free, y0_data, FREE_RUN_POINTS)
     holdout = {}
     if n_train < series.n_points:
         holdout, more, forecast_t, forecast = _forecast(draw, series, n_train, free)
@@ -217,7 +224,9 @@ def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Sca
         clean = series.clean.numpy()
         scores["clean_mse"] = _finite_mean_mse(mean, clean[:k])
         scores["clean_vs_data_mse"] = _finite_mean_mse(clean[:n_train], target[:n_train])
-    return _Sampled(y0_data, arrays, fine_t, fine_samples, zoom_from, scores, holdout)
+    return _Sampled(y0_data, arrays, fine_t, fine_samples, zoom_from, scores, holdout,
+                    draw.scaling)
+
 
 
 # ----------------------------------------------------------------------------- files
@@ -355,7 +364,9 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
         model: the trained model.
         series: all of the data; the first ``n_train`` time points were trained on.
         n_train: number of training time points.
-        scaling: the normalisation used for training.
+        scaling: the normalisation used for training; the forecasts, ``model.pt`` and
+            ``metrics.json`` get it with a trend's slope error net of the model's own
+            fluctuations (:func:`~neuralsde.fit.holdout.forecast_scaling`).
         settings: the resolved settings (``samples``, ``seed``, ``state_dim``, ``model``...).
         solve_config: the solver configuration of the run.
         train_config: the training configuration of the run.
@@ -375,11 +386,15 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
                  write_bytes_with(lambda handle: np.savez(handle, **sampled.arrays)))
     rows = result.history if result is not None else _history_rows(folder)
     _write_figures(folder, sampled, series, n_train, settings, train_config, rows)
-    metrics = _metrics(rows, sampled, draw, model=model, series=series, scaling=scaling,
+    metrics = _metrics(rows, sampled, draw, model=model, series=series, scaling=sampled.scaling,
                        settings=settings, solve_config=solve_config, train_config=train_config,
                        result=result, wall_start=wall_start, argv=argv)
-    _save_model_file(folder, model, scaling=scaling, sampled=sampled, draw=draw, series=series,
-                     n_train=n_train, solve_config=solve_config, train_config=train_config)
+    metrics["trend_slope_sd"] = ({"data": list(scaling.y_trend_sd),
+                                  "forecast": list(sampled.scaling.y_trend_sd)}
+                                 if scaling.y_trend_sd else None)
+    _save_model_file(folder, model, scaling=sampled.scaling, sampled=sampled, draw=draw,
+                     series=series, n_train=n_train, solve_config=solve_config,
+                     train_config=train_config)
     write_json(folder / "metrics.json", metrics)
     _summarise(say, folder, metrics)
     return metrics

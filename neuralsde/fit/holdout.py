@@ -1,7 +1,8 @@
 """What a run says about its holdout forecast beyond the headline scores: how the ensemble scores
 against every observed path (:func:`ensemble_scores`), its calibration and its scores per
-horizon for ``metrics.json`` (:func:`calibration_metrics`), and the figures ``forecast.png`` and
-``calibration.png`` (:func:`write_holdout_figures`).
+horizon for ``metrics.json`` (:func:`calibration_metrics`), the figures ``forecast.png`` and
+``calibration.png`` (:func:`write_holdout_figures`), and the scaling its forecasts use
+(:func:`forecast_scaling`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..calibration import (
     coverage_if_calibrated,
     scores_by_horizon,
 )
-from ..data import TimeSeries
+from ..data import TimeSeries, net_slope_error
 from ..metrics import forecast_scores
 from .settings import CALIBRATION_KEYS
 
@@ -91,6 +92,19 @@ def calibration_metrics(forecast: np.ndarray, observed: np.ndarray, *, seed: int
             "holdout_coverage_50_by_horizon": by["coverage"][0.5].tolist(),
             "holdout_coverage_90_by_horizon": by["coverage"][0.9].tolist(),
             "holdout_coverage_90_if_calibrated": if_calibrated}
+
+
+def forecast_scaling(draw, train: TimeSeries, free: np.ndarray, y0, free_points: int):
+    """The run's scaling (``draw.scaling``) with its forecasts' slope error net of the model's
+    own fluctuations (:func:`neuralsde.data.net_slope_error`), measured on ``free``, the free
+    run from ``y0`` over the data's first times. A training part longer than ``free_points``
+    gets a free run of its own (``draw(y0, times)``) on every k-th training time."""
+    if not any(draw.scaling.y_trend_sd):
+        return draw.scaling
+    if train.n_points > free.shape[1]:
+        train = train._slice(slice(None, None, -(-train.n_points // free_points)))
+        free = draw(y0, train.ts)
+    return net_slope_error(draw.scaling, train, free[:, :train.n_points, :train.dim])
 
 
 def write_holdout_figures(folder: Path, *, arrays: dict, holdout: dict, series: TimeSeries,

@@ -262,12 +262,13 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
         if stop.signalled:
             result.stopped = f"interrupted ({stop.name})"
         try:
-            write_artifacts(folder, model=model, series=series, n_train=n_train,
-                            scaling=scaling, settings=settings, solve_config=solve_config,
-                            train_config=train_config, result=result, wall_start=wall_start,
-                            argv=argv, say=say)
-            if settings.get("horizon"):
-                write_forecast(folder, model=model, series=series, scaling=scaling,
+            metrics = write_artifacts(folder, model=model, series=series, n_train=n_train,
+                                      scaling=scaling, settings=settings,
+                                      solve_config=solve_config, train_config=train_config,
+                                      result=result, wall_start=wall_start, argv=argv, say=say)
+            if settings.get("horizon"):  # with the slope error the holdout forecast used
+                forecast_with = Scaling.from_dict(metrics["settings"]["scaling"])
+                write_forecast(folder, model=model, series=series, scaling=forecast_with,
                                solve_config=solve_config, settings=settings, say=say)
         except OSError as err:  # a writer outside atomic_write (samples.npz)
             raise WriteError.of(err, folder) from err

@@ -51,7 +51,7 @@ BLOG = {"tableau": "sosri", "paths": 1, "scaling": "none", "lr_final": 1.0}
 METRICS_KEYS = ("final_loss", "final_loss_smoothed", "path_mean_mse", "clean_mse",
                 "clean_vs_data_mse", "wall_seconds", "train_seconds", "iterations", "events",
                 "restores", "stopped", "solver", "samples", "sampling_error", "sample_seed",
-                "settings", "data", "versions")
+                "settings", "data", "versions", "trend_slope_sd")
 #: The holdout forecast's calibration and scores per horizon (:mod:`neuralsde.fit.holdout`).
 CALIBRATION_KEYS = ("holdout_pit", "holdout_coverage_50", "holdout_crps_by_horizon",
                     "holdout_coverage_50_by_horizon", "holdout_coverage_90_by_horizon",

@@ -40,7 +40,8 @@ def _to_model_units(y0, ts, t0, scaling):
     d = scaling.dim
     if y0.shape[0] < d:
         raise ValueError(f"y0 has {y0.shape[0]} entries but the scaling has {d} channels.")
-    y0[:d] = scaling.transform_y(y0[:d], ts[0] if t0 is None else float(t0))
+    # a forecast (t0 given) goes on past t0: its start is measured against the line just after
+    y0[:d] = scaling.transform_y(y0[:d], ts[0] if t0 is None else float(t0), after=t0 is not None)
     ts = scaling.transform_t(ts)
     if t0 is not None:
         t0 = float(scaling.transform_t(torch.tensor([float(t0)], dtype=torch.float64))[0])
