@@ -146,3 +146,35 @@ def test_the_cli_forecasts_with_the_net_slope_error_and_stores_it(tmp_path):
                              samples=9, seed=sample_seed(run.settings["seed"]),
                              scaling=expected, solve_config=run.solve_config)
     np.testing.assert_array_equal(redrawn.samples, np.load(out / "samples.npz")["forecast"])
+
+
+def test_a_training_part_longer_than_the_free_run_is_netted_on_every_kth_time(tmp_path,
+                                                                               monkeypatch):
+    """The free run covers at most FREE_RUN_POINTS times; past that the net slope error comes
+    from a free run of its own on every k-th training time (here k = ceil(64 / 25) = 3)."""
+    from neuralsde.fit import artifacts
+    from neuralsde.train import initial_state, sample
+
+    monkeypatch.setattr(artifacts, "FREE_RUN_POINTS", 25)
+    rng = np.random.default_rng(1)
+    t = np.arange(80)
+    y = 0.05 * t + 0.002 * t ** 2 + np.cumsum(rng.normal(0.0, 0.3, t.size))
+    path = tmp_path / "trend.csv"
+    path.write_text("t,y\n" + "".join(f"{a},{b:.6f}\n" for a, b in zip(t, y)))
+    out = tmp_path / "run"
+    assert main(["--data", str(path), "--scaling", "trend", "--holdout", "0.2", "--iters", "3",
+                 "--windows", "4", "--window-samples", "3", "--samples", "9", "--quiet",
+                 "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    run = load_run(out)
+    assert run.n_train == 64 and np.load(out / "samples.npz")["samples"].shape[1] == 25
+    train = run.series.head(64)
+    gross = Scaling.fit(train, "trend")
+    every = train._slice(slice(None, None, 3))
+    start = initial_state(gross.transform(train), 1)
+    start[:1] = gross.inverse_y(start[:1], train.ts[0])
+    own = sample(run.model, start, every.ts, 9, solve_config=run.solve_config,
+                 seed=sample_seed(run.settings["seed"]), scaling=gross)
+    expected = net_slope_error(gross, every, own)
+    assert len(every.ts) == 22 and metrics["trend_slope_sd"]["forecast"] == list(
+        expected.y_trend_sd)
