@@ -121,8 +121,10 @@ def test_nothing_is_netted_without_a_slope_error_a_single_path_or_finite_paths()
         net_slope_error(scaling, data, paths)
 
 
-def test_the_cli_forecasts_with_the_net_slope_error_and_stores_it(tmp_path):
-    rng = np.random.default_rng(0)
+def _trend_run(tmp_path, seed):
+    """A tiny CLI run (``--scaling trend --holdout 0.2``) on 80 points of an accelerating rise
+    plus a random walk: its folder, ``metrics.json`` and the run read back."""
+    rng = np.random.default_rng(seed)
     t = np.arange(80)
     y = 0.05 * t + 0.002 * t ** 2 + np.cumsum(rng.normal(0.0, 0.3, t.size))
     path = tmp_path / "trend.csv"
@@ -133,6 +135,11 @@ def test_the_cli_forecasts_with_the_net_slope_error_and_stores_it(tmp_path):
                  "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     run = load_run(out)
+    return out, metrics, run
+
+
+def test_the_cli_forecasts_with_the_net_slope_error_and_stores_it(tmp_path):
+    out, metrics, run = _trend_run(tmp_path, seed=0)
     n = run.n_train
     train = run.series.head(n)
     gross = Scaling.fit(train, "trend")
@@ -156,17 +163,7 @@ def test_a_training_part_longer_than_the_free_run_is_netted_on_every_kth_time(tm
     from neuralsde.train import initial_state, sample
 
     monkeypatch.setattr(artifacts, "FREE_RUN_POINTS", 25)
-    rng = np.random.default_rng(1)
-    t = np.arange(80)
-    y = 0.05 * t + 0.002 * t ** 2 + np.cumsum(rng.normal(0.0, 0.3, t.size))
-    path = tmp_path / "trend.csv"
-    path.write_text("t,y\n" + "".join(f"{a},{b:.6f}\n" for a, b in zip(t, y)))
-    out = tmp_path / "run"
-    assert main(["--data", str(path), "--scaling", "trend", "--holdout", "0.2", "--iters", "3",
-                 "--windows", "4", "--window-samples", "3", "--samples", "9", "--quiet",
-                 "--out", str(out)]) == 0
-    metrics = json.loads((out / "metrics.json").read_text())
-    run = load_run(out)
+    out, metrics, run = _trend_run(tmp_path, seed=1)
     assert run.n_train == 64 and np.load(out / "samples.npz")["samples"].shape[1] == 25
     train = run.series.head(64)
     gross = Scaling.fit(train, "trend")
