@@ -1,24 +1,19 @@
 """benchmarks/csv_load.py at tiny size: it writes both layouts, loads each in a fresh process and
 writes the documented JSON. No timing is asserted (timings depend on the machine and its load)."""
 
-import importlib.util
 import json
-from pathlib import Path
+
+from scripts import load_script
 
 from neuralsde.data import load_csv
 
-ROOT = Path(__file__).resolve().parents[1]
 ROW_KEYS = {"layout", "rows", "columns", "file_mb", "seconds", "import_seconds",
             "rss_after_import_mb", "peak_rss_mb", "shape", "first_progress_seconds",
             "progress_calls", "longest_silence_seconds"}
 
 
 def _load_module():
-    spec = importlib.util.spec_from_file_location("bench_csv_load",
-                                                  ROOT / "benchmarks" / "csv_load.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/csv_load.py")
 
 
 def test_csv_benchmark_writes_json(tmp_path):

@@ -3,23 +3,18 @@
 No timing is asserted (timings depend on the machine and its load).
 """
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from scripts import load_script
 
 
 @pytest.mark.skipif(not Path(sys.executable).with_name("torchrun").exists(),
                     reason="torchrun not installed next to python")
 def test_distributed_benchmark_writes_json(tmp_path):
-    spec = importlib.util.spec_from_file_location("bench_distributed",
-                                                  ROOT / "benchmarks" / "distributed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("benchmarks/distributed.py")
     out = tmp_path / "d.json"
     module.main(["--groups", "8", "--points", "5", "--batches", "4", "--iters", "3",
                  "--warmup", "1", "--out", str(out)])
@@ -35,10 +30,7 @@ def test_distributed_benchmark_writes_json(tmp_path):
 
 
 def test_panel_is_the_documented_ou_process(tmp_path):
-    spec = importlib.util.spec_from_file_location("bench_distributed2",
-                                                  ROOT / "benchmarks" / "distributed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("benchmarks/distributed.py")
     from neuralsde.data import load_csv
 
     path = tmp_path / "panel.csv"

@@ -5,28 +5,14 @@ Timings are not asserted. ARIMA and ETS need statsmodels, which is not a test de
 tests are skipped without it.
 """
 
-import importlib.util
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from scripts import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load():
-    name = "benchmark_forecast"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "forecast.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up while it executes
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-bf = _load()
+bf = load_script("benchmarks/forecast.py")
 
 # ----------------------------------------------------------------------------- no leaks
 

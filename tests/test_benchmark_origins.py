@@ -1,23 +1,16 @@
 """benchmarks/holdout_origins.py's origins: each holdout as long as the whole series'
 ``--holdout 0.2``, tiling the series' end without overlap, with the CLI's own split."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
+from scripts import load_script
 
 from neuralsde.run_files import holdout_split
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _origins():
-    spec = importlib.util.spec_from_file_location("benchmark_holdout_origins",
-                                                  ROOT / "benchmarks" / "holdout_origins.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/holdout_origins.py")
 
 
 @pytest.mark.parametrize("n_points, origins", [(2284, 3), (114, 3), (144, 2), (10, 4)])

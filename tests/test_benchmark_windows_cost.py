@@ -2,13 +2,11 @@
 and whole CLI runs, and writes the documented JSON. No timing is asserted (timings depend on the
 machine and its load)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
+from scripts import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 COST_KEYS = {"points", "objective", "iterations", "timed_iterations", "ms_median", "ms_min",
              "ms_max", "steps_median", "setup_seconds", "valid_windows", "final_loss"}
 RUN_KEYS = {"points", "process_seconds", "timed_out", "iterations_done", "history_seconds",
@@ -18,11 +16,7 @@ RUN_KEYS = {"points", "process_seconds", "timed_out", "iterations_done", "histor
 
 
 def _load_module():
-    spec = importlib.util.spec_from_file_location("bench_windows_cost",
-                                                  ROOT / "benchmarks" / "windows_cost.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/windows_cost.py")
 
 
 def test_windows_cost_benchmark_writes_json(tmp_path):

@@ -3,31 +3,22 @@
 Timings are not asserted (they depend on the machine and its load).
 """
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import torch
+from scripts import load_script
 
 from neuralsde.curriculum import stages
 
-ROOT = Path(__file__).resolve().parents[1]
 ROW_KEYS = {"name", "solver", "paths", "scaling", "lr_schedule", "iterations", "train_seconds",
             "wall_seconds", "ms_per_iter_measured", "ms_per_iter", "schedule_iterations",
             "schedule_train_seconds", "extrapolated", "f_evals_per_iter", "g_evals_per_iter",
             "path_mean_mse", "phases", "ms_per_iter_vs_neuralsde"}
 
 
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_workflow_benchmark_writes_json(tmp_path):
-    workflow = _load("benchmark_workflow", ROOT / "benchmarks" / "workflow.py")
+    workflow = load_script("benchmarks/workflow.py")
     out = tmp_path / "results" / "workflow.json"
     threads = torch.get_num_threads()
     returned = workflow.main(["--iters", "2", "--stage-iters", "1", "--plain-iters", "1",

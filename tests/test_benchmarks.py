@@ -5,26 +5,17 @@ iteration per configuration and one torch thread keep it at a few seconds: with 
 default of several threads, the batch-4 rows took about 100 times longer on a loaded machine.
 """
 
-import importlib.util
 import json
-from pathlib import Path
 
 import torch
+from scripts import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 ROW_KEYS = {"mode", "method", "tableau", "batch", "ms_median", "ms_min", "ms_max",
             "accepted_steps", "rejected_steps", "f_evals", "g_evals", "speedup_vs_srk"}
 
 
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_solver_benchmark_writes_json(tmp_path):
-    solver = _load("benchmark_solver", ROOT / "benchmarks" / "solver.py")
+    solver = load_script("benchmarks/solver.py")
     out = tmp_path / "results" / "solver.json"
     threads = torch.get_num_threads()
     returned = solver.main(["--iters", "1", "--warmup", "0", "--srk-iters", "1",

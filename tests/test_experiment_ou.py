@@ -6,7 +6,6 @@ too slow for the suite; the script's default run reports them in
 experiments/results/ou_panel/ou_panel.json.
 """
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -15,21 +14,16 @@ import matplotlib.image
 import numpy as np
 import pytest
 import torch
+from scripts import load_script
 
 from neuralsde.data import Scaling
 from neuralsde.sde import build_model
 from neuralsde.solve import SolveConfig
 from neuralsde.train import sample
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _load():
-    spec = importlib.util.spec_from_file_location("experiment_ou_panel",
-                                                  ROOT / "experiments" / "ou_panel.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("experiments/ou_panel.py")
 
 
 ou = _load()

@@ -1,21 +1,14 @@
 """experiments/reference_workflow.py at tiny size: the three figures and a summary that adds up."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import matplotlib.image
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
+from scripts import load_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location(
-        "reference_workflow", ROOT / "experiments" / "reference_workflow.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("experiments/reference_workflow.py")
 
 
 def test_reference_workflow_writes_the_blog_figures(tmp_path):

@@ -7,7 +7,6 @@ experiments/results/single_path/single_path.json.
 """
 
 import csv
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -15,16 +14,11 @@ from pathlib import Path
 import matplotlib.image
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from scripts import load_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("experiment_single_path",
-                                                  ROOT / "experiments" / "single_path.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("experiments/single_path.py")
 
 
 sp = _load()

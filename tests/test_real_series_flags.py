@@ -2,8 +2,9 @@
 alone: lynx's ``--period`` is the highest periodogram peak of the log of the part before the
 holdout (``--period auto``)."""
 
-import importlib.util
 from pathlib import Path
+
+from scripts import load_script
 
 from neuralsde.data import load_csv
 from neuralsde.data.period import dominant_period
@@ -13,11 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _real_series():
-    spec = importlib.util.spec_from_file_location("bench_real_series",
-                                                  ROOT / "benchmarks" / "real_series.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/real_series.py")
 
 
 def test_lynx_period_is_read_off_the_training_part():

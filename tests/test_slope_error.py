@@ -12,8 +12,8 @@ from neuralsde._checks import sample_seed
 from neuralsde.data import Scaling, TimeSeries, net_slope_error
 from neuralsde.data.trend import TREND_SEGMENTS
 from neuralsde.fit import main
-from neuralsde.forecast import load_run
 from neuralsde.forecast import forecast as forecast_paths
+from neuralsde.forecast import load_run
 
 
 def _series(y, mask=None):
