@@ -400,6 +400,35 @@ def test_a_second_signal_aborts_in_one_line(tmp_path, second):
     assert "aborted" in err.strip().splitlines()[-1]
 
 
+@pytest.mark.parametrize("second", [signal.SIGINT, signal.SIGTERM])
+def test_an_abort_a_library_turns_into_its_own_error_still_aborts(second):
+    # torch.save's zip writer, interrupted by the second signal, raises a RuntimeError of its
+    # own on the way out ("unexpected pos ..."); the run must still end as aborted
+    from neuralsde.fit.signals import Aborted, StopOnSignal
+
+    stop = StopOnSignal(lambda line: None)
+    with pytest.raises(Aborted) as info, stop:
+        signal.raise_signal(signal.SIGTERM)
+        assert stop.signalled and stop.aborted is None
+        try:
+            signal.raise_signal(second)
+        except Aborted:
+            raise RuntimeError("[enforce fail at inline_container.cc] unexpected pos") from None
+    assert info.value.signum == second
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers put back
+
+
+def test_an_error_without_a_second_signal_is_left_alone():
+    from neuralsde.fit.signals import StopOnSignal
+
+    stop = StopOnSignal(lambda line: None)
+    with pytest.raises(RuntimeError, match="disk"), stop:
+        signal.raise_signal(signal.SIGTERM)
+        raise RuntimeError("disk")
+    assert stop.signalled and stop.aborted is None
+
+
 # ----------------------------------------------------------------------------- CLI: --resume data
 
 

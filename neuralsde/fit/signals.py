@@ -4,7 +4,10 @@ second one aborts at once.
 The handler only records the signal (printing from a signal handler can collide with the
 interrupted code's own output); the line that says so is printed after the iteration, by the
 training loop's callback. A second signal raises :class:`Aborted`, which ``main`` turns into one
-line and the exit status 128 + the signal's number (130 for SIGINT, 143 for SIGTERM).
+line and the exit status 128 + the signal's number (130 for SIGINT, 143 for SIGTERM). When the
+second signal lands inside a library's writer (``torch.save``'s zip writer), that library may
+replace :class:`Aborted` with its own error on the way out; leaving the context turns any such
+error back into :class:`Aborted`, so the run still ends in one line with the signal's status.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class StopOnSignal:
         self.say = say
         self.enabled = enabled
         self.signum: int | None = None
+        self.aborted: int | None = None  # the second signal, once one came
         self.told = False
         self.previous: dict = {}
 
@@ -75,6 +79,7 @@ class StopOnSignal:
     def _handler(self, signum, frame):
         """The first signal asks for a stop after this iteration; a second one aborts."""
         if self.signalled:
+            self.aborted = int(signum)
             raise Aborted(signum)
         self.signum = signum
 
@@ -84,10 +89,12 @@ class StopOnSignal:
                 self.previous[signum] = signal.signal(signum, self._handler)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, traceback):
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
         self.previous = {}
+        if self.aborted is not None and exc is not None and not isinstance(exc, Aborted):
+            raise Aborted(self.aborted) from exc  # a library's error that replaced the abort
         return False
 
     def __call__(self, row, model):
