@@ -12,7 +12,7 @@ points ``0 .. k-1`` only and forecasts the points ``k .. k+H-1`` (horizons 1..H)
 * **neuralsde** is fitted once per series, by ``python -m neuralsde.fit --data FILE <flags>
   --quiet`` (the CLI's defaults plus the series' flags of ``benchmarks/real_series.py``) on a
   copy of the data file cut after the first origin's last point. From each origin its model is
-  restarted from the data before the origin (:func:`neuralsde.forecast`, with the run's scaling
+  restarted from the data before the origin (:func:`neuralsde.forecasting`, with the run's scaling
   and solver): its last observation and, for a model with latent channels, the encoder over the
   observations before it.
 * The classical forecasters are refitted at every origin on the data before it: a Gaussian
@@ -505,7 +505,7 @@ class NeuralSDEForecaster:
         extra: more CLI flags (``--iters``).
 
     Attributes:
-        run: the :class:`neuralsde.forecast.Run` read back.
+        run: the :class:`neuralsde.forecasting.Run` read back.
         fit_seconds: the CLI process' wall seconds; ``train_seconds`` its training seconds.
         command: the command line, with the cut file's name and ``RUN`` for the run folder.
     """

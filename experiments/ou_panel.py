@@ -73,7 +73,7 @@ import torch
 
 from neuralsde.data import Scaling, TimeSeries
 from neuralsde.sde import build_model
-from neuralsde.solve import SolveConfig
+from neuralsde.solvers import SolveConfig
 from neuralsde.train import TrainConfig, fit, initial_state, sample
 from neuralsde.train.windows import WindowConfig, Windows
 

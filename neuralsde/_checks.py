@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["WriteError", "as_array", "atomic_write", "check_int", "check_positive", "is_int",
-           "iteration_seed", "sample_seed", "write_bytes_with"]
+           "iteration_seed", "preview", "sample_seed", "write_bytes_with"]
 
 
 def is_int(value) -> bool:
@@ -57,6 +57,24 @@ def check_positive(name: str, value, *, allow_none: bool = False) -> None:
             or not math.isfinite(value) or value <= 0:
         accepted = "a finite number > 0" + (" or None" if allow_none else "")
         raise ValueError(f"{name}={value!r} is not supported; expected {accepted}.")
+
+
+def preview(values, first: int = 3) -> str:
+    """A bounded text of an array for messages: all of it when it has at most ``first + 1``
+    values, else its first ``first`` values and the count, ``[1.0, 2.0, 3.0, ...] (1000 values)``.
+
+    Args:
+        values: anything ``numpy.asarray`` takes (a tensor on the CPU too); it is flattened.
+        first: how many values to show of a longer array.
+    """
+    try:
+        flat = np.asarray(values).ravel()
+    except (TypeError, ValueError, RuntimeError):
+        return f"<{type(values).__name__}>"
+    if flat.size <= first + 1:
+        return repr(flat.tolist())
+    shown = ", ".join(repr(v) for v in flat[:first].tolist())
+    return f"[{shown}, ...] ({flat.size} values)"
 
 
 def as_array(x, name: str) -> np.ndarray:

@@ -154,11 +154,9 @@ def ks_distance(pit) -> float:
     Raises:
         ValueError: on a bad ``pit``.
     """
-    u = np.sort(_check_pit(pit))
-    n = u.size
-    above = np.arange(1, n + 1) / n - u  # F_n just after each value, minus u
-    below = u - np.arange(n) / n  # u minus F_n just before it
-    return float(max(above.max(), below.max()))
+    from scipy import stats  # here: importing scipy.stats takes a while
+
+    return float(stats.kstest(_check_pit(pit), stats.uniform.cdf).statistic)
 
 
 def binomial_band(n: int, p, *, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +171,8 @@ def binomial_band(n: int, p, *, level: float = 0.95) -> tuple[np.ndarray, np.nda
 
     Returns:
         ``(lo, hi)``, arrays of ``p``'s shape: the ``(1 - level) / 2`` and ``(1 + level) / 2``
-        quantiles of the count (exact, from the binomial probabilities).
+        quantiles of the count (exact: ``scipy.stats.binom.ppf``, the smallest count whose
+        cumulative probability reaches the quantile).
 
     Raises:
         ValueError: on a bad ``n``, ``p`` or ``level``.
@@ -184,17 +183,10 @@ def binomial_band(n: int, p, *, level: float = 0.95) -> tuple[np.ndarray, np.nda
         raise ValueError(f"p={p!r} is not supported; expected probabilities in (0, 1).")
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
         raise ValueError(f"level={level!r} is not supported; expected a number in (0, 1).")
-    lo, hi = np.empty(probs.shape), np.empty(probs.shape)
-    for i, q in np.ndenumerate(probs):
-        sd = math.sqrt(n * q * (1 - q))  # the count lies within mean +- 12 sd but for ~1e-30
-        k = np.arange(max(0, math.floor(n * q - 12 * sd - 1)),
-                      min(n, math.ceil(n * q + 12 * sd + 1)) + 1)
-        log_pmf = np.array([math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1)
-                            for j in k]) + k * math.log(q) + (n - k) * math.log1p(-q)
-        cdf = np.cumsum(np.exp(log_pmf))
-        lo[i] = k[min(np.searchsorted(cdf, (1 - level) / 2), k.size - 1)]
-        hi[i] = k[min(np.searchsorted(cdf, (1 + level) / 2), k.size - 1)]
-    return lo, hi
+    from scipy import stats  # here: importing scipy.stats takes a while
+
+    return (np.asarray(stats.binom.ppf((1 - level) / 2, n, probs), dtype=float),
+            np.asarray(stats.binom.ppf((1 + level) / 2, n, probs), dtype=float))
 
 
 def central_coverage(samples, obs, mask=None, *, levels=DEFAULT_LEVELS) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""What :func:`neuralsde.forecast.forecast` returns: :class:`Forecast`, the sample paths of one
+"""What :func:`neuralsde.forecasting.forecast` returns: :class:`Forecast`, the sample paths of one
 series (or one group of a panel) at future times with their summaries (mean, standard deviation,
 quantiles) as arrays, rows, a CSV file or a DataFrame; and :class:`PanelForecast`, a panel's
 forecasts by group.
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import atomic_write
-from .data._csv_scan import parse_iso
+from ._checks import atomic_write, preview
+from .data._frame import parse_iso
 
 __all__ = ["QUANTILE_LEVELS", "Forecast", "PanelForecast"]
 
@@ -131,7 +131,7 @@ class Forecast(_Table):
         """
         levels = np.asarray(levels, dtype=np.float64)
         if levels.ndim != 1 or not np.all((levels >= 0) & (levels <= 1)):
-            raise ValueError(f"levels={levels.tolist()!r} is not supported; expected a sequence "
+            raise ValueError(f"levels={preview(levels)} is not supported; expected a sequence "
                              "of numbers in [0, 1].")
         return np.quantile(self.samples, levels, axis=0)
 

@@ -1,10 +1,10 @@
 """The neural ODE counterpart of :class:`neuralsde.NeuralDSDE`: ``dy/dt = f(y)``, solved with
 torchdiffeq.
 
-A :class:`NeuralODE` goes wherever a neural SDE goes: :func:`neuralsde.solve` sees its
+A :class:`NeuralODE` goes wherever a neural SDE goes: :func:`neuralsde.solvers` sees its
 ``is_ode = True`` and hands it to :func:`solve_ode`, so :func:`neuralsde.train.fit`,
 :func:`neuralsde.train.sample` and the model files (``build_model({"kind": "ode", ...})``) work
-unchanged. The solver itself lives in :mod:`neuralsde.solve.torchdiffeq_backend`; it is
+unchanged. The solver itself lives in :mod:`neuralsde.solvers.torchdiffeq_backend`; it is
 re-exported here, so ``from neuralsde.ode import solve_ode`` works.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .solve.torchdiffeq_backend import ADAPTIVE_METHOD, FIXED_METHOD, solve_ode
+from .solvers.torchdiffeq_backend import ADAPTIVE_METHOD, FIXED_METHOD, solve_ode
 
 __all__ = ["ADAPTIVE_METHOD", "FIXED_METHOD", "NeuralODE", "solve_ode"]
 
@@ -21,7 +21,7 @@ class NeuralODE(nn.Module):
     """``dy/dt = f(y)``, ``f`` a neural network: a neural SDE without the diffusion.
 
     Like :class:`neuralsde.NeuralDSDE` the module only defines the vector field; how to solve and
-    differentiate is chosen per call of :func:`neuralsde.solve` through a
+    differentiate is chosen per call of :func:`neuralsde.solvers` through a
     :class:`neuralsde.SolveConfig`. ``forward(t, y)`` is ``f(t, y)``, so the module is also a
     torchdiffeq ``func``: ``torchdiffeq.odeint(model, y0, ts)`` works directly.
 

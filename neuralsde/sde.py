@@ -14,7 +14,7 @@ class NeuralDSDE(nn.Module):
     """``dy = f(y) dt + g(y) dW`` with diagonal noise, ``f`` and ``g`` neural networks.
 
     The module only defines the vector fields; how to solve and differentiate is chosen per call
-    of :func:`neuralsde.solve` through a :class:`neuralsde.SolveConfig`, so one model runs under
+    of :func:`neuralsde.solvers` through a :class:`neuralsde.SolveConfig`, so one model runs under
     backprop and under the adjoint alike. It follows torchsde's contract (``noise_type``,
     ``sde_type``, ``f(t, y)``, ``g(t, y)``), so ``torchsde.sdeint(model, ...)`` works directly.
 

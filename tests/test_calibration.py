@@ -273,7 +273,9 @@ def test_a_holdout_run_writes_the_forecast_and_calibration(tmp_path):
     assert metrics["holdout_coverage_50"] == pit["coverage"]["0.5"]
     # the per-horizon lists are what the saved forecast scores at each step
     data = np.load(out / "samples.npz")
-    by = scores_by_horizon(data["forecast"], data["observed"][30:])
+    forecast = data["forecast"]  # (S, T_h, P, d): each group from its own last observation
+    assert forecast.shape == (20, 10, 3, 2)
+    by = scores_by_horizon(forecast.reshape(20, 10, 6), data["observed"][30:].reshape(10, 1, 6))
     for key, values in (("crps", by["crps"]), ("coverage_50", by["coverage"][0.5]),
                         ("coverage_90", by["coverage"][0.9])):
         listed = metrics[f"holdout_{key}_by_horizon"]

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from neuralsde.fit import BLOG, DEFAULTS, METRICS_KEYS, build_parser, main, resolve
-from neuralsde.solve import SolveConfig
+from neuralsde.solvers import SolveConfig
 from neuralsde.train import load_model, sample
 
 TINY = ["--iters", "6", "--stage-iters", "2", "--paths", "3", "--samples", "11", "--quiet",

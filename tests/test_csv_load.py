@@ -1,5 +1,5 @@
-"""load_csv reading the file once, in chunks: progress reports, results that do not depend on the
-chunks, exact numbers, and which error wins when a file has several problems.
+"""load_csv reading the file in blocks: progress reports, results that do not depend on the
+block size, exact numbers, and which error wins when a file has several problems.
 
 The messages asserted here are those load_csv gave when it read every row into a list first.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import neuralsde.data._csv_scan as csv_scan
+import neuralsde.data.csv_file as csv_file
 from neuralsde.data import load_csv
 from neuralsde.data.csv_file import csv_progress_bar
 
@@ -42,10 +42,10 @@ def same_series(a, b) -> bool:
             == (b.names, b.time_name, b.time_origin, b.groups, b.source))
 
 
-@pytest.fixture(params=[1, 2, 16384], ids=lambda n: f"chunk{n}")
-def chunk_rows(request, monkeypatch):
-    """Run a test with chunks of 1, 2 and the default 16,384 rows."""
-    monkeypatch.setattr(csv_scan, "CHUNK_ROWS", request.param)
+@pytest.fixture(params=[1, 2, 1 << 20], ids=lambda n: f"block{n}")
+def block_bytes(request, monkeypatch):
+    """Run a test with blocks of 1, 2 and the default 1 MiB bytes."""
+    monkeypatch.setattr(csv_file, "BLOCK_BYTES", request.param)
     return request.param
 
 
@@ -55,7 +55,7 @@ def chunk_rows(request, monkeypatch):
 
 
 def test_progress_reports_increasing_bytes_ending_at_the_file_size(tmp_path, monkeypatch):
-    monkeypatch.setattr(csv_scan, "CHUNK_ROWS", 1000)
+    monkeypatch.setattr(csv_file, "BLOCK_BYTES", 16384)
     rows = "".join(f"{k},{k % 7}.25,{'' if k % 11 == 0 else k}\n" for k in range(20_000))
     path = write(tmp_path, "t,a,b\n" + rows)
     size = path.stat().st_size
@@ -101,7 +101,7 @@ def test_progress_must_be_callable(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------------
-# the same results whatever the chunks
+# the same results whatever the block size
 # --------------------------------------------------------------------------------------------------
 
 
@@ -123,11 +123,11 @@ def panel_text(seed: int, iso: bool) -> str:
 
 
 @pytest.mark.parametrize("iso", [False, True])
-def test_results_do_not_depend_on_the_chunks(tmp_path, monkeypatch, iso):
+def test_results_do_not_depend_on_the_block_size(tmp_path, monkeypatch, iso):
     path = write(tmp_path, panel_text(3, iso))
     results = []
-    for rows in (1, 2, 3, 7, 16384):
-        monkeypatch.setattr(csv_scan, "CHUNK_ROWS", rows)
+    for size in (1, 2, 3, 7, 1 << 20):
+        monkeypatch.setattr(csv_file, "BLOCK_BYTES", size)
         results.append(load_csv(path, time_column="when", group_column="id"))
     assert sorted(results[0].groups) == ["p", "q", "r"]
     assert results[0].names == ("a", "b", "note")
@@ -139,7 +139,7 @@ def test_results_do_not_depend_on_the_chunks(tmp_path, monkeypatch, iso):
 # --------------------------------------------------------------------------------------------------
 
 
-def test_numbers_are_float_of_the_stripped_cell(tmp_path, chunk_rows):
+def test_numbers_are_float_of_the_stripped_cell(tmp_path, block_bytes):
     cells = ["1_0", "\u20035", "\x1c7", "\u0663", "-0.0", "1e-320", "0.1", "  12.5e3 "]
     path = write(tmp_path, "t,y\n" + "".join(f"{k},{c}\n" for k, c in enumerate(cells)))
     series = load_csv(path)
@@ -147,7 +147,7 @@ def test_numbers_are_float_of_the_stripped_cell(tmp_path, chunk_rows):
     assert str(series.ys[4, 0, 0].item()) == "-0.0"
 
 
-def test_iso_times_are_total_seconds_over_a_day(tmp_path, chunk_rows):
+def test_iso_times_are_total_seconds_over_a_day(tmp_path, block_bytes):
     cells = ["1700-01-01T00:00:00.000001", "1969-12-31T23:59:59.999999", "2024-02-29T12:34:56.789",
              "9999-12-31T23:59:59.999999"]
     path = write(tmp_path, "t,y\n" + "".join(f"{c},1\n" for c in cells))
@@ -157,7 +157,7 @@ def test_iso_times_are_total_seconds_over_a_day(tmp_path, chunk_rows):
     assert series.time_origin == cells[0]
 
 
-def test_iso_times_with_zones_count_from_the_earliest_instant(tmp_path, chunk_rows):
+def test_iso_times_with_zones_count_from_the_earliest_instant(tmp_path, block_bytes):
     # 01:00Z twice (the first one written is the origin), 03:00Z, 02:00Z
     cells = ["2024-01-01T03:00:00+02:00", "2024-01-01T05:00:00+02:00", "2024-01-01T01:00:00Z",
              "2023-12-31T23:00:00-03:00"]
@@ -173,7 +173,7 @@ def test_iso_times_with_zones_count_from_the_earliest_instant(tmp_path, chunk_ro
 
 
 @pytest.mark.parametrize("first, second", [("0", "-0"), ("-0", "0")])
-def test_grid_keeps_the_sign_of_the_first_zero(tmp_path, chunk_rows, first, second):
+def test_grid_keeps_the_sign_of_the_first_zero(tmp_path, block_bytes, first, second):
     path = write(tmp_path, f"t,g,y\n{first},a,1\n{second},b,2\n1,a,3\n1,b,4\n")
     ts = load_csv(path, group_column="g").ts
     assert ts.tolist() == [0.0, 1.0] and str(ts[0].item()) == str(float(first))
@@ -263,6 +263,6 @@ PRECEDENCE = {
 
 
 @pytest.mark.parametrize("case", sorted(PRECEDENCE))
-def test_the_first_problem_in_the_order_of_the_rules_wins(tmp_path, chunk_rows, case):
+def test_the_first_problem_in_the_order_of_the_rules_wins(tmp_path, block_bytes, case):
     content, kwargs, expected = PRECEDENCE[case]
     assert message(write(tmp_path, content), **kwargs) == expected

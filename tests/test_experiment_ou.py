@@ -18,7 +18,7 @@ from scripts import load_script
 
 from neuralsde.data import Scaling
 from neuralsde.sde import build_model
-from neuralsde.solve import SolveConfig
+from neuralsde.solvers import SolveConfig
 from neuralsde.train import sample
 
 

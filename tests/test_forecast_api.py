@@ -1,4 +1,4 @@
-"""The forecasting API: neuralsde.forecast, Forecast (summaries, rows, CSV, DataFrame),
+"""The forecasting API: neuralsde.forecasting, Forecast (summaries, rows, CSV, DataFrame),
 load_run on a run folder, and TimeSeries.from_pandas."""
 
 import csv
@@ -14,7 +14,7 @@ from neuralsde import Forecast, build_model, forecast, load_run
 from neuralsde._checks import sample_seed
 from neuralsde.data import Scaling, TimeSeries, load_csv
 from neuralsde.fit import main as fit_main
-from neuralsde.forecast import QUANTILE_LEVELS, PanelForecast
+from neuralsde.forecasting import QUANTILE_LEVELS, PanelForecast
 
 HEADER = ["time", "channel", "mean", "std", "q05", "q25", "q50", "q75", "q95"]
 DATED = """date,x,y

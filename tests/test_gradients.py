@@ -40,7 +40,7 @@ def test_backprop_and_adjoint_agree_on_a_shared_path(method):
 
 
 def test_adjoint_with_sri_says_which_methods_solve_it():
-    solve_module = importlib.import_module("neuralsde.solve")
+    solve_module = importlib.import_module("neuralsde.solvers")
     solve_module._WARNED.discard("adjoint-sri")
     model = tiny_model()
     with pytest.warns(UserWarning, match="forward pass runs torchsde's 'srk'.*'milstein'"):

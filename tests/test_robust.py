@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 import neuralsde as ns
-from neuralsde.solve import NonFiniteStateError, SolveConfig, SolverError
+from neuralsde.solvers import NonFiniteStateError, SolveConfig, SolverError
 
 # ----------------------------------------------------------------------------- helpers
 

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from neuralsde import load_run
 from neuralsde._checks import sample_seed
 from neuralsde.data import Scaling, TimeSeries, net_slope_error
 from neuralsde.data.trend import TREND_SEGMENTS
 from neuralsde.fit import main
-from neuralsde.forecast import forecast as forecast_paths
-from neuralsde.forecast import load_run
+from neuralsde.forecasting import forecast as forecast_paths
+from neuralsde.train import initial_state, sample
 
 
 def _series(y, mask=None):
@@ -144,7 +145,11 @@ def test_the_cli_forecasts_with_the_net_slope_error_and_stores_it(tmp_path):
     train = run.series.head(n)
     gross = Scaling.fit(train, "trend")
     assert metrics["trend_slope_sd"]["data"] == list(gross.y_trend_sd) and gross.y_trend_sd[0] > 0
-    free = np.load(out / "samples.npz")["samples"][:, :n]
+    # measured on a free run over the training times alone (the forecaster's own fit)
+    start = initial_state(gross.transform(train), 1)
+    start[:1] = gross.inverse_y(start[:1], train.ts[0])
+    free = sample(run.model, start, train.ts, 9, solve_config=run.solve_config,
+                  seed=sample_seed(run.settings["seed"]), scaling=gross)
     expected = net_slope_error(gross, train, free)
     assert metrics["trend_slope_sd"]["forecast"] == list(expected.y_trend_sd)
     assert run.scaling == expected  # model.pt keeps what the forecasts used
@@ -159,12 +164,11 @@ def test_a_training_part_longer_than_the_free_run_is_netted_on_every_kth_time(tm
                                                                                monkeypatch):
     """The free run covers at most FREE_RUN_POINTS times; past that the net slope error comes
     from a free run of its own on every k-th training time (here k = ceil(64 / 25) = 3)."""
-    from neuralsde.fit import artifacts
-    from neuralsde.train import initial_state, sample
+    from neuralsde.train import recipe
 
-    monkeypatch.setattr(artifacts, "FREE_RUN_POINTS", 25)
+    monkeypatch.setattr(recipe, "FREE_RUN_POINTS", 25)
     out, metrics, run = _trend_run(tmp_path, seed=1)
-    assert run.n_train == 64 and np.load(out / "samples.npz")["samples"].shape[1] == 25
+    assert run.n_train == 64
     train = run.series.head(64)
     gross = Scaling.fit(train, "trend")
     every = train._slice(slice(None, None, 3))

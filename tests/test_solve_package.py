@@ -1,4 +1,5 @@
-"""The solver package's structure: the callable ``neuralsde.solve`` package, the table of backends,
+"""The solver package's structure: ``neuralsde.solve`` the function and ``neuralsde.solvers`` the
+package (no module made callable), the table of backends,
 the shared landing grid, the layering of its modules, and torchdiffeq failures detected by our own
 checks rather than by reading torchdiffeq's assertion messages."""
 
@@ -17,11 +18,11 @@ from torch import nn
 
 import neuralsde
 from neuralsde import NeuralODE, NonFiniteStateError, SolveConfig, SolverError
-from neuralsde.solve import api
-from neuralsde.solve.grid import fixed_steps, landing_grid, step_count
-from neuralsde.solve.torchdiffeq_backend import _CountedAdaptive
+from neuralsde.solvers import api
+from neuralsde.solvers.grid import fixed_steps, landing_grid, step_count
+from neuralsde.solvers.torchdiffeq_backend import _CountedAdaptive
 
-SOLVE_DIR = Path(neuralsde.__file__).parent / "solve"
+SOLVE_DIR = Path(neuralsde.__file__).parent / "solvers"
 CONFIG = SolveConfig(adaptive=False, dt=0.1)
 TS = [0.0, 0.25, 0.6]
 
@@ -33,26 +34,25 @@ def _args():
     return tiny_model(), torch.full((3, 2), 0.2), TS
 
 
-def test_all_four_spellings_of_solve_work_and_agree():
+def test_the_function_and_the_package_have_their_own_names():
     model, y0, ts = _args()
-    import neuralsde.solve as m
+    import neuralsde.solvers as m
     from neuralsde import solve as from_package
-    from neuralsde.solve import solve as function
+    from neuralsde.solvers import solve as function
 
+    assert isinstance(function, types.FunctionType) and from_package is function
+    assert neuralsde.solve is function and m.solve is function
+    assert not callable(m)  # the package is a plain module
     expected = function(model, y0, ts, CONFIG, seed=1)
-    assert isinstance(function, types.FunctionType)
-    assert torch.equal(neuralsde.solve(model, y0, ts, CONFIG, seed=1), expected)
-    assert torch.equal(from_package(model, y0, ts, CONFIG, seed=1), expected)
-    assert torch.equal(m(model, y0, ts, CONFIG, seed=1), expected)
-    ys, stats = m(model, y0, ts, CONFIG, seed=1, return_stats=True)  # keywords pass through
+    ys, stats = neuralsde.solve(model, y0, ts, CONFIG, seed=1, return_stats=True)
     assert torch.equal(ys, expected) and stats.accepted_steps == 3 + 4
 
 
 def test_import_neuralsde_solve_gives_the_package():
-    import neuralsde.solve as m
+    import neuralsde.solvers as m
 
-    assert isinstance(m, types.ModuleType) and m.__name__ == "neuralsde.solve"
-    assert m is neuralsde.solve is importlib.import_module("neuralsde.solve")
+    assert isinstance(m, types.ModuleType) and m.__name__ == "neuralsde.solvers"
+    assert m is neuralsde.solvers is importlib.import_module("neuralsde.solvers")
     assert m.__path__  # a package, with its modules as attributes
     assert m.SolveConfig is neuralsde.SolveConfig and m.api is api
     assert m.solve is api.solve
@@ -60,9 +60,9 @@ def test_import_neuralsde_solve_gives_the_package():
 
 def test_solve_ode_is_one_function_under_its_old_name():
     from neuralsde.ode import solve_ode
-    from neuralsde.solve.torchdiffeq_backend import solve_ode as backend
+    from neuralsde.solvers.torchdiffeq_backend import solve_ode as backend
 
-    assert solve_ode is backend is neuralsde.solve.solve_ode
+    assert solve_ode is backend is neuralsde.solvers.solve_ode
 
 
 # ------------------------------------------------------------------------------------------
@@ -146,8 +146,8 @@ def test_landing_grid_runs_backwards_too():
 
 
 def _package_imports(path):
-    """The modules that ``path`` (a module of the package neuralsde.solve) imports, as absolute
-    dotted names; ``from . import x`` counts as importing ``neuralsde.solve.x``."""
+    """The modules that ``path`` (a module of the package neuralsde.solvers) imports, as absolute
+    dotted names; ``from . import x`` counts as importing ``neuralsde.solvers.x``."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -155,7 +155,7 @@ def _package_imports(path):
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             found.add(node.module)
         elif isinstance(node, ast.ImportFrom):
-            base = ["neuralsde", "solve"][:3 - node.level]  # level 1: this package
+            base = ["neuralsde", "solvers"][:3 - node.level]  # level 1: this package
             if node.module:
                 found.add(".".join([*base, node.module]))
             else:

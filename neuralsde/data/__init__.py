@@ -9,7 +9,7 @@ Data flow::
     reference_dataset(seed)  (reference.py)  --+
                                                +--> TimeSeries (series.py) --> Scaling.fit
     load_csv(path)           (csv_file.py)   --+      .head / .tail_from        .transform
-      reads the file with _csv_table.py                                          (scaling.py)
+      reads the file with pandas                                                 (scaling.py)
 
 * :func:`reference_dataset` is the DiffEqFlux neural SDE blog example's data, ``exp(x)`` plus
   uniform noise at ``x = -3, ..., 3``; ``data/exp_noisy.csv`` holds it for ``seed=0``.
@@ -18,12 +18,14 @@ Data flow::
 * :func:`dominant_period` reads a cycle's period off a series (``--period auto``);
   :func:`memory_length` how many observations its autocorrelation stays above 1/e (the windows'
   default length without a period).
+* :mod:`neuralsde.data.calendar` continues a dated series' times on its calendar (month ends
+  stay month ends, quarter ends stay quarter ends), or at a pandas offset alias, for forecasts.
 * :class:`Scaling` is the affine normalisation used for training; it round-trips through a plain
   ``dict`` so that checkpoints can store it. :func:`net_slope_error` nets a trend scaling's
   forecast slope error of what a fitted model's own paths produce.
 
 This package is a leaf: it imports only numpy, torch, the standard library and
-``neuralsde._checks``.
+``neuralsde._checks`` (and pandas and scipy inside the functions that use them).
 """
 
 from .csv_file import MISSING_TOKENS, load_csv

@@ -57,6 +57,8 @@ def dominant_period(series: TimeSeries, *, log: bool = False, pad: int = 8) -> f
             raise ValueError(f"{series.source} has values <= 0, which have no log; a period "
                              "read on the log scale needs positive values.")
         ys = np.where(mask, np.log(np.where(mask, ys, 1.0)), np.nan)
+    from scipy import signal  # here: importing scipy.signal takes a while
+
     n = ts.size
     index = np.arange(n, dtype=float)
     power = np.zeros(pad * n // 2 + 1)
@@ -66,12 +68,14 @@ def dominant_period(series: TimeSeries, *, log: bool = False, pad: int = 8) -> f
             if seen.sum() < MIN_POINTS:
                 continue
             x = np.interp(index, index[seen], ys[seen, p, c])
-            slope, intercept = np.polyfit(index, x, 1)
             size = max(float(np.abs(x).max()), 1e-300)
-            x = x - (intercept + slope * index)
+            x = signal.detrend(x, type="linear")  # less its least-squares line
             if float(np.abs(x).max()) <= 1e-9 * size:  # a line, up to rounding: no cycle
                 continue
-            spectrum = np.abs(np.fft.rfft(x, pad * n)) ** 2
+            # |DFT|^2 at k / (pad * n), k = 0 .. pad * n / 2 (two-sided: no doubling of bins)
+            spectrum = signal.periodogram(x, nfft=pad * n, window="boxcar", detrend=False,
+                                          return_onesided=False, scaling="spectrum")[1]
+            spectrum = spectrum[:power.size]
             power += spectrum / spectrum[1:].sum()  # > 0: x is not constant
     if not power.any():
         raise ValueError(f"{series.source} has no path and channel with {MIN_POINTS} or more "

@@ -174,7 +174,8 @@ class TimeSeries:
     @classmethod
     def from_pandas(cls, df, time: str | None = None, columns: Sequence[str] | None = None,
                     group: str | None = None) -> TimeSeries:
-        """A series from a pandas DataFrame, by the rules of :func:`~neuralsde.data.load_csv`.
+        """A series from a pandas DataFrame, by the rules of :func:`~neuralsde.data.load_csv`
+        (the same function turns both tables into arrays).
 
         The DataFrame is converted directly (no CSV file is written), but the result equals
         what ``load_csv`` gives for the same table written with ``df.to_csv(index=False)``:
@@ -188,8 +189,9 @@ class TimeSeries:
             df: the table, one row per time (and group).
             time: the time column; default the first column, or the index when it is named
                 or a DatetimeIndex.
-            columns: the value columns, in order; default every numeric (not boolean) column
-                with at least one value, other than the time and group columns.
+            columns: the value columns, in order; default every column but the time and group
+                columns with at least one value and only numbers (a numeric column, or text
+                that ``float`` reads; booleans are not numbers).
             group: the column that labels sample paths (long/panel format); default none.
 
         Returns:

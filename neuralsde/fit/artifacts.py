@@ -20,12 +20,13 @@ import torch
 from .. import __version__
 from .._checks import atomic_write, sample_seed, write_bytes_with
 from ..data import Scaling, TimeSeries
-from ..solve import SolveConfig, SolverError
+from ..solvers import SolveConfig, SolverError
 from ..train import TrainConfig, initial_state, sample, save_model
 from .holdout import (
     calibration_metrics,
     ensemble_scores,
     forecast_scaling,
+    group_forecasts,
     write_holdout_figures,
 )
 from .json_file import write_json
@@ -116,37 +117,42 @@ class _Sampled:
     scaling: Scaling  #: the run's scaling, its slope error net of the model's fluctuations
 
 
-def _forecast(draw: _Sampler, series: TimeSeries, n_train: int, free: np.ndarray):
-    """The holdout forecast: paths from the last training observation over the held-out times
-    and a random-walk baseline, with their scores.
+def _forecast(draw: _Sampler, series: TimeSeries, n_train: int):
+    """The holdout forecast: :func:`neuralsde.forecasting.forecast` from the end of the training
+    part over the held-out times (what ``Forecaster.predict`` and ``load_run(...).forecaster``
+    give), a random-walk and a climatology baseline, and their scores.
+
+    A panel's groups each start from their own last training observation and are scored
+    against their own held-out values.
 
     Returns:
         ``(holdout scores, arrays for samples.npz, figure times, figure paths)``; the figure
-        continues the training grid after the split.
+        continues the training grid after the split (the first group of a panel).
     """
     from ..metrics import climatology_baseline, random_walk_baseline
 
     d, ts = series.dim, series.ts
-    t_split = float(ts[n_train - 1])
     train = series.head(n_train)
-    last = _path_mean(_observed(train))[-1]  # (d,)
+    future_t = ts[n_train:]
+    future_obs = _observed(series)[n_train:]  # (T_h, P, d)
+    groups = group_forecasts(draw, train, future_t)  # (S, T_h, P, d)
+    forecast_paths = groups[:, :, 0, :] if series.n_paths == 1 else groups
+    # every (path, channel) entry scored against its own group's ensemble
+    flat = groups.reshape(groups.shape[0], len(future_t), -1)
+    flat_obs = future_obs.reshape(len(future_t), 1, -1)
+    train_obs = _observed(train)
+    last = _path_mean(train_obs)[-1]  # (d,) the baselines start from the path mean
     for c in range(d):  # a channel missing at the last training time: its last observation
         if not np.isfinite(last[c]):
-            column = _path_mean(_observed(train))[:, c]
+            column = _path_mean(train_obs)[:, c]
             last[c] = column[np.isfinite(column)][-1]
-    y_start = torch.tensor(np.concatenate([last, _latent_start(draw, train, free, n_train)]))
-    future_t = ts[n_train:]
-    forecast = draw(y_start, future_t, t0=t_split)[..., :d]
-    future_obs = _observed(series)[n_train:]
-    train_obs = _observed(train)
     baseline = random_walk_baseline(train.ts.numpy(), train_obs, np.isfinite(train_obs),
                                     future_t.numpy(), last, n_samples=draw.n,
                                     seed=draw.seed % (2**32))
     climatology = climatology_baseline(train_obs, np.isfinite(train_obs), len(future_t),
                                        n_samples=draw.n, seed=(draw.seed + 1) % (2**32))
     nan_scores = {"mse": math.nan, "crps": math.nan, "coverage_90": math.nan}
-    model_scores = (ensemble_scores(forecast, future_obs) if np.isfinite(forecast).all()
-                    else nan_scores)
+    model_scores = ensemble_scores(flat, flat_obs) if np.isfinite(flat).all() else nan_scores
     base_scores = ensemble_scores(baseline, future_obs)
     clim_scores = ensemble_scores(climatology, future_obs)
     holdout = {}
@@ -156,34 +162,15 @@ def _forecast(draw: _Sampler, series: TimeSeries, n_train: int, free: np.ndarray
         holdout[f"climatology_holdout_{key}"] = clim_scores[key]
     holdout["n_train"] = n_train
     holdout["n_holdout"] = series.n_points - n_train
-    holdout.update(calibration_metrics(forecast, future_obs, seed=draw.seed % (2**32)))
-    arrays = {"forecast_t": future_t.numpy(), "forecast": forecast, "baseline": baseline}
+    holdout.update(calibration_metrics(flat, flat_obs, seed=draw.seed % (2**32)))
+    arrays = {"forecast_t": future_t.numpy(), "forecast": forecast_paths, "baseline": baseline}
     fine_f = _refine(ts[n_train - 1:])[1:]
-    fine_forecast = draw(y_start, fine_f, t0=t_split)[..., :d]
+    fine_forecast = group_forecasts(draw, train, fine_f)[:, :, 0, :]
     return holdout, arrays, fine_f.numpy(), fine_forecast
 
 
-def _latent_start(draw: _Sampler, train: TimeSeries, free: np.ndarray, n_train: int):
-    """The latent channels at the forecast origin: from the model's encoder over the last
-    observations when it has one, else the mean of the model's own latent channels there."""
-    d = train.dim
-    if getattr(draw.model, "encoder", None) is None:
-        if n_train > free.shape[1]:
-            return np.zeros(free.shape[2] - d)
-        return np.nan_to_num(free[:, n_train - 1, d:].mean(axis=0))
-    lags = draw.model.lags
-    scaled = draw.scaling.transform(train)
-    p = 0  # the forecast starts from the path mean; a single series has one path
-    values = scaled.ys[-lags:, p, :][None]  # (1, lags, d)
-    mask = scaled.mask[-lags:, p, :][None]
-    dtype = next(draw.model.parameters()).dtype
-    with torch.no_grad():
-        latent = draw.model.latent_start(values.to(dtype), mask)
-    return latent[0].double().numpy()
-
-
 def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Scaling,
-                  band: bool) -> _Sampled:
+                  band: bool, net_scaling: Scaling | None = None) -> _Sampled:
     """Sample the model freely from the initial state over every time of the data (and, with a
     holdout, forecast from the split), and score the paths against the data. The figure shows
     these paths, or with ``band`` the one-step-ahead band over the last training times."""
@@ -213,13 +200,14 @@ def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Sca
         fine = _refine(ts[:n_train])
         fine_samples = draw(y0_data, fine)[..., :d]
         fine_t = fine.numpy()
-    draw.scaling = forecast_scaling(draw, train, free, y0_data, FREE_RUN_POINTS)
+    draw.scaling = (net_scaling if net_scaling is not None
+                    else forecast_scaling(draw, train, free, y0_data, FREE_RUN_POINTS))
     holdout = {}
     if n_train < series.n_points:
-        holdout, more, forecast_t, forecast = _forecast(draw, series, n_train, free)
+        holdout, more, forecast_t, forecast_paths = _forecast(draw, series, n_train)
         arrays.update(more)
         fine_t = np.concatenate([fine_t, forecast_t])
-        fine_samples = np.concatenate([fine_samples, forecast], axis=1)
+        fine_samples = np.concatenate([fine_samples, forecast_paths], axis=1)
     if series.clean is not None:
         clean = series.clean.numpy()
         scores["clean_mse"] = _finite_mean_mse(mean, clean[:k])
@@ -239,24 +227,27 @@ def _write_figures(folder: Path, sampled: _Sampled, series: TimeSeries, n_train:
     has_holdout = bool(sampled.holdout)
     reference = series.source.startswith("reference")
     time_label = "t = x + 3" if reference else series.time_name
-    title = (("Neural ODE" if settings["model"] == "ode" else "Neural SDE") + " fit"
-             + (" (blog configuration)" if settings["blog"] else "")
-             + f": path-mean MSE {sampled.scores['path_mean_mse']:.3g}")
-    if has_holdout:
-        title += (f"; holdout CRPS {sampled.holdout['holdout_crps']:.3g} (random walk "
-                  f"{sampled.holdout['baseline_holdout_crps']:.3g}, climatology "
-                  f"{sampled.holdout['climatology_holdout_crps']:.3g})")
     clean, clean_t = (series.clean.numpy() if series.clean is not None else None), None
     if reference:  # the noise-free function itself, on the figure's fine grid: exp(t - 3)
         clean_t = sampled.fine_t
         clean = np.exp(clean_t - 3.0)[:, None]
     observed, obs_t = sampled.arrays["observed"], series.ts.numpy()
+    band = None  # the training points the one-step-ahead band covers; None: free-run paths
     if sampled.zoom_from is not None:  # the last part, with the one-step-ahead band
         keep = obs_t >= sampled.zoom_from - 1e-9 * max(1.0, abs(sampled.zoom_from))
+        band = int(keep[:n_train].sum())
         keep[max(0, int(keep.argmax()) - 1)] = True  # and the observation the band starts from
         observed, obs_t = observed[keep], obs_t[keep]
         clean = clean[keep] if clean is not None else None
-        title += "\none-step-ahead 5-95 % band over the last training points"
+    title = (("Neural ODE" if settings["model"] == "ode" else "Neural SDE") + " fit"
+             + (" (blog configuration)" if settings["blog"] else "") + ": "
+             + (f"path-mean MSE {sampled.scores['path_mean_mse']:.3g}" if band is None else
+                f"one-step-ahead 5-95 % band over the last {band} training points"))
+    if has_holdout:
+        title += (("; " if band is None else "\n") + "holdout CRPS "
+                  f"{sampled.holdout['holdout_crps']:.3g} (random walk "
+                  f"{sampled.holdout['baseline_holdout_crps']:.3g}, climatology "
+                  f"{sampled.holdout['climatology_holdout_crps']:.3g})")
     fig = plot_fit(sampled.fine_t, sampled.fine_samples, observed=observed,
                    obs_t=obs_t, clean=clean, clean_t=clean_t,
                    clean_label="exp(x), noise-free" if reference else "noise-free curve",
@@ -350,7 +341,7 @@ def _summarise(say: Callable[..., None], folder: Path, metrics: dict) -> None:
 
 def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, scaling: Scaling,
                     settings: dict, solve_config: SolveConfig, train_config: TrainConfig, result,
-                    wall_start: float, argv, say) -> dict:
+                    wall_start: float, argv, say, net_scaling: Scaling | None = None) -> dict:
     """Samples, plots, metrics and the model of a finished (or stopped) run.
 
     ``samples.npz`` holds ``t`` (T,), ``samples`` (S, T, d): the model run freely from the
@@ -366,7 +357,8 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
         n_train: number of training time points.
         scaling: the normalisation used for training; the forecasts, ``model.pt`` and
             ``metrics.json`` get it with a trend's slope error net of the model's own
-            fluctuations (:func:`~neuralsde.fit.holdout.forecast_scaling`).
+            fluctuations: ``net_scaling`` (the forecaster's), or for the reference objective
+            :func:`~neuralsde.fit.holdout.forecast_scaling`.
         settings: the resolved settings (``samples``, ``seed``, ``state_dim``, ``model``...).
         solve_config: the solver configuration of the run.
         train_config: the training configuration of the run.
@@ -381,7 +373,8 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
     """
     draw = _Sampler(model, settings["samples"], settings["state_dim"], solve_config, scaling,
                     sample_seed(settings["seed"]))
-    sampled = _draw_samples(draw, series, n_train, scaling, settings["objective"] != "start")
+    sampled = _draw_samples(draw, series, n_train, scaling, settings["objective"] != "start",
+                            net_scaling)
     atomic_write(folder / "samples.npz",
                  write_bytes_with(lambda handle: np.savez(handle, **sampled.arrays)))
     rows = result.history if result is not None else _history_rows(folder)

@@ -71,3 +71,30 @@ def period_flag(text: str) -> float | str:
         return positive_float(text)
     except argparse.ArgumentTypeError as error:
         raise argparse.ArgumentTypeError(f"{error}, or auto") from None
+
+
+def horizon_step(text: str) -> float | str:
+    """An argparse type for ``--horizon-step``: a finite number > 0 (the data's time units, days
+    for dates), or a pandas offset alias for dated data (``MS``, ``QE``, ...), returned as
+    written; whether the data has dates is checked against the data later."""
+    try:
+        float(text)
+    except ValueError:
+        pass
+    else:
+        return positive_float(text)
+    from ..data.calendar import OFFSET_EXAMPLES, parse_offset
+
+    try:
+        import pandas  # noqa: F401  (the offset aliases are pandas')
+    except ImportError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number > 0, and an offset alias "
+                                         "needs pandas (pip install pandas)") from None
+    try:
+        parse_offset(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a number > 0 (days for dates, the data's time units "
+            f"otherwise) nor a pandas offset alias for dated data such as {OFFSET_EXAMPLES}"
+        ) from None
+    return text.strip()

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..calibration import (
     DEFAULT_LEVELS,
@@ -20,7 +21,10 @@ from ..calibration import (
     scores_by_horizon,
 )
 from ..data import TimeSeries, net_slope_error
+from ..forecast_result import PanelForecast
+from ..forecasting import forecast
 from ..metrics import forecast_scores
+from ..solvers import SolverError
 from .settings import CALIBRATION_KEYS
 
 #: Bins of the PIT histogram.
@@ -94,6 +98,22 @@ def calibration_metrics(forecast: np.ndarray, observed: np.ndarray, *, seed: int
             "holdout_coverage_90_if_calibrated": if_calibrated}
 
 
+def group_forecasts(draw, train: TimeSeries, times: torch.Tensor) -> np.ndarray:
+    """(S, len(times), P, d) forecasts by ``draw`` (the run's sampler: model, scaling, solver,
+    samples, seed) of every group from its last training observation
+    (:func:`neuralsde.forecasting.forecast`), NaN (and the error recorded) when the solver
+    fails."""
+    try:
+        result = forecast(draw.model, train, None, samples=draw.n, seed=draw.seed,
+                          scaling=draw.scaling, solve_config=draw.solve_config,
+                          times=times.numpy())
+    except SolverError as err:
+        draw.errors.append(str(err))
+        return np.full((draw.n, len(times), train.n_paths, train.dim), np.nan)
+    parts = [result[g] for g in result] if isinstance(result, PanelForecast) else [result]
+    return np.stack([f.samples for f in parts], axis=2)
+
+
 def forecast_scaling(draw, train: TimeSeries, free: np.ndarray, y0, free_points: int):
     """The run's scaling (``draw.scaling``) with its forecasts' slope error net of the model's
     own fluctuations (:func:`neuralsde.data.net_slope_error`), measured on ``free``, the free
@@ -114,7 +134,9 @@ def write_holdout_figures(folder: Path, *, arrays: dict, holdout: dict, series: 
 
     Args:
         folder: the run folder.
-        arrays: the contents of ``samples.npz`` (``observed``, ``forecast_t``, ``forecast``).
+        arrays: the contents of ``samples.npz`` (``observed``, ``forecast_t``, ``forecast``:
+            (S, T_h, d), or (S, T_h, P, d) for a panel, each group from its own last
+            observation).
         holdout: the holdout scores, with the :data:`CALIBRATION_KEYS`.
         series: all of the data.
         n_train: number of training time points; the forecast starts at the last of them.
@@ -128,8 +150,12 @@ def write_holdout_figures(folder: Path, *, arrays: dict, holdout: dict, series: 
              f"climatology {h['climatology_holdout_crps']:.3g}\nthe 50 % band covers "
              f"{h['holdout_coverage_50']:.2f} of the held-out values, the 90 % band "
              f"{h['holdout_coverage_90']:.2f}")
-    fig = plot_forecast(arrays["forecast_t"], arrays["forecast"], obs_t=series.ts.numpy(),
-                        observed=arrays["observed"], origin=float(series.ts[n_train - 1]),
+    paths, observed = arrays["forecast"], arrays["observed"]
+    if paths.ndim == 4:  # a panel: (S, T_h, P, d); the figure shows the first group's
+        paths, observed = paths[:, :, 0, :], observed[:, 0, :]
+        title += f"\nshown: group {series.groups[0]!r} (every group is scored)"
+    fig = plot_forecast(arrays["forecast_t"], paths, obs_t=series.ts.numpy(),
+                        observed=observed, origin=float(series.ts[n_train - 1]),
                         names=series.names, time_label=time_label,
                         time_origin=series.time_origin, title=title)
     save(fig, folder / "forecast.png")

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from .._checks import sample_seed
 from ..data import Scaling, TimeSeries
-from ..forecast import forecast
-from ..solve import SolveConfig
+from ..forecasting import forecast
+from ..run_files import holdout_split
+from ..solvers import SolveConfig
+from .data_checks import check_horizon
 
 
 def write_forecast(folder: Path, *, model, series: TimeSeries, scaling: Scaling,
@@ -16,7 +18,13 @@ def write_forecast(folder: Path, *, model, series: TimeSeries, scaling: Scaling,
     write ``folder/forecast.csv``: one row per time and channel (and group), with mean, standard
     deviation and the 5/25/50/75/95 % quantiles in the data's units, times as the data wrote
     them. The paths use the run's sample seed, so ``neuralsde.load_run(folder).forecast(K,
-    seed=...)`` with that seed (``metrics.json``'s ``sample_seed``) gives the same numbers."""
+    seed=...)`` with that seed (``metrics.json``'s ``sample_seed``) gives the same numbers.
+
+    ``--horizon`` and ``--horizon-step`` are checked again first
+    (:func:`~neuralsde.fit.data_checks.check_horizon`): a new run checked them before training,
+    but ``--resume`` may bring new ones, refused here in one line (exit status 2)."""
+    check_horizon(settings, series, series.head(holdout_split(series.n_points,
+                                                               settings.get("holdout"))))
     result = forecast(model, series, settings["horizon"], samples=settings["samples"],
                       seed=sample_seed(settings["seed"]), scaling=scaling,
                       solve_config=solve_config, step=settings.get("horizon_step"))

@@ -1,144 +1,32 @@
-"""The CLI's choice of objective and model: the reference workflow ("start"), or the windows and
-transition objectives for a user's series, with their checks in the user's flags."""
+"""The CLI's choice of objective and model: the recipe of :mod:`neuralsde.train.recipe` (shared
+with :class:`neuralsde.Forecaster`), its refusals turned into the CLI's exit status 2."""
 
 from __future__ import annotations
 
 import argparse
-import math
 
-from ..data import Scaling, TimeSeries, dominant_period, memory_length
-from ..solve import SolveConfig
-from ..train import FromStart, TrainConfig
-from ..train.transition import Transition, TransitionConfig
-from ..train.windows import WindowConfig, Windows
+from ..data import TimeSeries
+from ..train import recipe
+from ..train.recipe import (
+    REAL_SERIES_NET,
+    WINDOW_LENGTH,
+    WINDOW_LENGTH_MAX,
+    default_state_dim,
+    default_window_length,
+    make_objective,
+    model_spec,
+    resolve_period,
+)
 
-#: The networks of the windows and transition objectives' model: wider and deeper than the
-#: reference nets, a tanh drift with a linear path beside it (which keeps mean reversion going
-#: where the tanh units saturate, in the data's sparse tails) and a softplus (positive)
-#: diffusion.
-REAL_SERIES_NET = {"hidden": 32, "layers": 2, "drift_activation": "tanh", "drift_linear": True,
-                   "diffusion_activation": "tanh", "diffusion_final": "softplus"}
-
-
-def default_state_dim(settings: dict, series: TimeSeries) -> int:
-    """``--state-dim`` when not given: observed + 2 for "start", the observed channels else."""
-    if settings["state_dim"] is not None:
-        return settings["state_dim"]
-    return series.dim + 2 if settings["objective"] == "start" else series.dim
-
-
-#: ``--window-length`` when not given: with ``--period`` one period's observations (at the
-#: median spacing) within ``WINDOW_LENGTH`` to ``WINDOW_LENGTH_MAX``, so that a window sees a
-#: whole season; without, the series' memory within 1 to ``WINDOW_LENGTH``.
-WINDOW_LENGTH = 8
-WINDOW_LENGTH_MAX = 32
-
-
-def default_window_length(settings: dict, train: TimeSeries) -> int:
-    """``--window-length`` when not given (:data:`WINDOW_LENGTH`, :data:`WINDOW_LENGTH_MAX`).
-
-    With a period: one period's observations when that is more than :data:`WINDOW_LENGTH`, but
-    never longer than the shortest path of ``train`` allows (with the encoder's lags), so a
-    period alone never makes a series too short. Without: the lags over which the training
-    part's autocorrelation stays at or above 1/e (:func:`neuralsde.data.memory_length`), at most
-    :data:`WINDOW_LENGTH`, so a coarsely sampled series that forgets its state within a few
-    observations is not scored mostly on observations its window's start no longer decides."""
-    if settings["window_length"] is not None:
-        return settings["window_length"]
-    if train.n_points < 2 or settings["period"] == "auto":  # "auto": not resolved
-        return WINDOW_LENGTH
-    if settings["period"] is None:
-        return memory_length(train, WINDOW_LENGTH)
-    spacing = float(train.ts.diff().median())
-    if not spacing > 0:
-        return WINDOW_LENGTH
-    per_period = math.ceil(settings["period"] / spacing - 1e-9)
-    lags = settings["lags"] if (settings["state_dim"] or train.dim) > train.dim else 0
-    observed = train.mask.any(dim=2).sum(dim=0).min().item()  # the shortest path's times
-    room = int(observed) - max(lags, 1)
-    return max(min(per_period, WINDOW_LENGTH_MAX, room), WINDOW_LENGTH)
-
-
-def resolve_period(settings: dict, train: TimeSeries) -> float | None:
-    """``--period`` as a number: ``auto`` becomes the highest periodogram peak of the training
-    part ``train`` (:func:`neuralsde.data.period.dominant_period`, on the log for the log
-    scalings); raises ValueError, naming ``--period auto``, where none can be read off it."""
-    period = settings["period"]
-    if period != "auto":
-        return period
-    try:
-        return dominant_period(train, log=settings["scaling"] in ("log", "log-trend"))
-    except ValueError as error:
-        raise ValueError(f"--period auto: {error}") from None
-
-
-def model_spec(settings: dict, scaling: Scaling | None = None) -> dict:
-    """The :func:`neuralsde.build_model` spec of a run.
-
-    Args:
-        settings: the resolved settings (``model``, ``objective``, ``state_dim``, ``period``,
-            ``lags``).
-        scaling: the run's scaling; converts ``--period`` to training time units.
-    """
-    d = settings["state_dim"]
-    if settings["model"] == "ode":
-        return {"kind": "ode", "state_dim": d, "hidden": 20, "cubic": True}
-    if settings["objective"] == "start":
-        return {"kind": "reference", "state_dim": d, "hidden": 20}
-    observed = scaling.dim if scaling is not None else d
-    period = settings["period"]
-    if period is not None and scaling is not None:
-        period = period / scaling.t_scale
-    return {"kind": "mlp", "state_dim": d, **REAL_SERIES_NET, "period": period,
-            "observed": observed, "lags": settings["lags"] if d > observed else 0}
+__all__ = ["REAL_SERIES_NET", "WINDOW_LENGTH", "WINDOW_LENGTH_MAX", "check_objective",
+           "default_state_dim", "default_window_length", "make_objective", "model_spec",
+           "resolve_period"]
 
 
 def check_objective(settings: dict, series: TimeSeries, parser: argparse.ArgumentParser) -> None:
-    """Refuse objective settings that cannot work on ``series`` (exit status 2, flags named)."""
-    objective, d = settings["objective"], series.dim
-    if objective == "start":
-        if settings["period"] is not None:
-            parser.error("--period needs --objective windows or transition (the start "
-                         "objective fits the reference model, which has no time input)")
-        return
-    if settings["model"] == "ode":
-        parser.error(f"--objective {objective} scores a spread of sample paths, which --model ode "
-                     "does not have; use --objective start with --model ode")
-    if objective == "transition" and settings["state_dim"] > d:
-        parser.error(f"--objective transition needs every state channel observed, but "
-                     f"--state-dim {settings['state_dim']} has {settings['state_dim'] - d} latent "
-                     "channel(s); use --objective windows for latent channels")
-    if settings["iters"] < 1:
-        parser.error(f"--iters 0 trains nothing; give --iters >= 1 for --objective {objective}")
-    if objective != "windows":
-        return
-    lags = settings["lags"] if settings["state_dim"] > d else 0
-    need = settings["window_length"] + max(lags, 1)
-    mask = series.mask.numpy()
-    for p, label in enumerate(series.groups):
-        n = int(mask[:, p, :].any(axis=1).sum())
-        if n < need:
-            what = "the series" if series.n_paths == 1 else f"group {label!r}"
-            parser.error(f"--window-length {settings['window_length']}"
-                         + (f" with --lags {lags}" if lags else "")
-                         + f": a window needs {need} observation times, but {what} has {n} "
-                         f"(in the training part); expected --window-length <= "
-                         f"{max(n - max(lags, 1), 0)}")
-
-
-def make_objective(settings: dict, train: TimeSeries, solve_config: SolveConfig,
-                   train_config: TrainConfig, shard=None):
-    """The objective of the run on ``train`` (training units); ``shard`` is this process's block
-    of the paths ("start") or windows ("windows") in a distributed run."""
-    objective = settings["objective"]
-    if objective == "start":
-        return FromStart(train, train_config, solve_config, shard=shard)
-    if objective == "transition":
-        return Transition(train, TransitionConfig(iters=settings["iters"]))
-    if settings["window_length"] is None:
-        raise ValueError("settings['window_length'] is None: resolve it on the data-unit series "
-                         "with default_window_length() first")
-    config = WindowConfig(windows=settings["windows"], samples=settings["window_samples"],
-                          horizon=settings["window_length"], iters=settings["iters"])
-    return Windows(train, config, solve_config, shard=shard)
-
+    """:func:`neuralsde.train.recipe.check_objective`, a refusal reported by ``parser.error``
+    (exit status 2, flags named)."""
+    try:
+        recipe.check_objective(settings, series)
+    except ValueError as err:
+        parser.error(str(err))

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..data import Scaling, TimeSeries
-from ..solve import SolveConfig
+from ..solvers import SolveConfig
 from ..train.windows import WindowConfig, Windows
 
 #: Training times the band shows at most (the last ones): the figure's zoom.

@@ -20,10 +20,12 @@ import torch
 from .. import __version__, build_model, distributed
 from .._checks import WriteError
 from ..data import Scaling, TimeSeries
+from ..forecaster import FORECASTER_DEFAULTS, Forecaster
 from ..run_files import holdout_split
-from ..solve import SolveConfig
+from ..solvers import SolveConfig
 from ..train import TrainConfig, fit, load_checkpoint
 from .artifacts import write_artifacts
+from .data_checks import check_holdout, check_holdout_windows, check_horizon
 from .errors import PROG, PlainErrors, fail, say_error
 from .folder import (
     RUN_FORMAT,
@@ -123,24 +125,29 @@ def _new_run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: li
 
 
 def _check_against_data(settings: dict, series: TimeSeries) -> None:
-    """The checks of the flags against the data (one line, exit status 2, no usage); sets
-    ``settings["state_dim"]`` and ``settings["window_length"]``."""
+    """The checks of the flags against the data (one line, exit status 2, no usage), all before
+    training: the objective's, and :mod:`~neuralsde.fit.data_checks`' of ``--holdout``,
+    ``--horizon`` and ``--horizon-step``; sets ``settings["state_dim"]`` and
+    ``settings["window_length"]``."""
     state_dim = default_state_dim(settings, series)
     if state_dim < series.dim:
         fail(f"--state-dim {state_dim} is smaller than the {series.dim} observed channels of the "
              "data")
     settings["state_dim"] = state_dim
-    if settings["holdout"] is not None and series.n_points < 3:
-        fail(f"--holdout needs at least 3 time points (2 to train, 1 to forecast); "
-             f"{series.source} has {series.n_points}")
+    check_holdout(settings, series)
     train = series.head(holdout_split(series.n_points, settings["holdout"]))
     if settings["objective"] != "start":  # "start" refuses --period in check_objective
         try:
             settings["period"] = resolve_period(settings, train)
         except ValueError as error:
             fail(str(error))
+    whole_series_length = None  # the default window length, read off the whole series
+    if settings["window_length"] is None and settings["holdout"] is not None:
+        whole_series_length = default_window_length(settings, series)
     settings["window_length"] = default_window_length(settings, train)
+    check_holdout_windows(settings, series, whole_series_length)
     check_objective(settings, train, PlainErrors())
+    check_horizon(settings, series, train)
 
 
 def _with_threads(settings: dict, job):
@@ -230,10 +237,14 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
     wall_start = time.perf_counter()
     n_train = holdout_split(series.n_points, settings["holdout"])
     train = series.head(n_train)
-    scaling = Scaling.fit(train, settings["scaling"])
-    torch.manual_seed(settings["seed"])
-    model = build_model(model_spec(settings, scaling))
-    model = model.to(dtype=getattr(torch, settings["dtype"]), device=dev)
+    forecaster = None
+    if settings["objective"] != "start":  # a user's series: the library's forecaster trains
+        forecaster = Forecaster(quiet=quiet, **{k: settings[k] for k in FORECASTER_DEFAULTS})
+    else:
+        scaling = Scaling.fit(train, settings["scaling"])
+        torch.manual_seed(settings["seed"])
+        model = build_model(model_spec(settings, scaling))
+        model = model.to(dtype=getattr(torch, settings["dtype"]), device=dev)
     if resume is not None:
         say(f"neuralsde {__version__}: resuming {folder} at iteration {resume['iteration']}")
     else:
@@ -246,26 +257,33 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
             f"{[distributed.split(settings[unit], r, world)[1] for r in range(world)]}")
     stop = StopOnSignal(say, enabled=world == 1)
     with stop:  # a signal while the artifacts are written is handled the same way
-        objective = make_objective(settings, scaling.transform(train), solve_config,
-                                   train_config, shard)
-        result = fit(model, objective=objective, train_config=train_config,
-                     history_path=folder / "history.csv" if lead else None,
-                     quiet=quiet, callbacks=[stop],
-                     checkpoint_path=folder / "checkpoint.pt" if lead else None,
-                     checkpoint_every=settings["checkpoint_every"],
-                     on_divergence=settings["on_divergence"], resume=resume, shard=shard)
+        hooks = {"history_path": folder / "history.csv" if lead else None,
+                 "checkpoint_path": folder / "checkpoint.pt" if lead else None,
+                 "callbacks": [stop], "resume": resume, "shard": shard}
+        if forecaster is not None:
+            result = forecaster._train(train, settings, quiet=quiet, **hooks)
+            model, scaling = forecaster.model_, forecaster.train_scaling_
+            objective_settings, net_scaling = forecaster.objective_settings_, forecaster.scaling_
+        else:
+            objective = make_objective(settings, scaling.transform(train), solve_config,
+                                       train_config, shard)
+            result = fit(model, objective=objective, train_config=train_config, quiet=quiet,
+                         checkpoint_every=settings["checkpoint_every"],
+                         on_divergence=settings["on_divergence"], **hooks)
+            objective_settings, net_scaling = objective.settings(), None
         peak = _peak_memory_mb(dev)
         if not lead:
             return 0
         settings["peak_memory_mb"] = peak
-        settings["objective_settings"] = objective.settings()
+        settings["objective_settings"] = objective_settings
         if stop.signalled:
             result.stopped = f"interrupted ({stop.name})"
         try:
             metrics = write_artifacts(folder, model=model, series=series, n_train=n_train,
                                       scaling=scaling, settings=settings,
                                       solve_config=solve_config, train_config=train_config,
-                                      result=result, wall_start=wall_start, argv=argv, say=say)
+                                      result=result, wall_start=wall_start, argv=argv, say=say,
+                                      net_scaling=net_scaling)
             if settings.get("horizon"):  # with the slope error the holdout forecast used
                 forecast_with = Scaling.from_dict(metrics["settings"]["scaling"])
                 write_forecast(folder, model=model, series=series, scaling=forecast_with,

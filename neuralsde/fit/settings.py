@@ -16,29 +16,31 @@ import torch
 
 from .. import distributed
 from ..data import SCALINGS, TimeSeries, load_csv, reference_dataset
-from ..data._csv_table import csv_progress_bar
+from ..data.csv_file import csv_progress_bar
+from ..forecaster import FORECASTER_DEFAULTS
 from ..losses import LOSSES
-from ..solve import METHODS, SolveConfig
+from ..solvers import METHODS, SolveConfig
 from ..sri import TABLEAUS
 from ..train import DIVERGENCE_POLICIES, TrainConfig
+from ..train.recipe import make_configs
+from .data_checks import MAX_FORECAST_VALUES, MAX_HORIZON
 from .errors import data_message, fail
 from .flag_types import count as _count
 from .flag_types import fraction as _fraction
+from .flag_types import horizon_step as _horizon_step
 from .flag_types import integer_at_least as _integer_at_least
 from .flag_types import open_fraction as _open_fraction
 from .flag_types import period_flag
 from .flag_types import positive_float as _positive_float
 from .flag_types import positive_int as _positive_int
 
-#: What ``python -m neuralsde.fit`` does without flags (and what ``--blog`` changes).
+#: What ``python -m neuralsde.fit`` does without flags (and what ``--blog`` changes). The
+#: settings of a user's series are :class:`neuralsde.Forecaster`'s defaults; the reference
+#: workflow's own (the start objective, its paths, loss and curriculum) are added here.
 DEFAULTS = {
-    "seed": 0, "iters": 500, "stage_iters": 300, "curriculum": True, "paths": 16,
-    "samples": 100, "loss": "mse", "method": "sri", "tableau": "sriw1", "gradient": "backprop",
-    "rtol": 0.1, "atol": 0.1, "dt": None, "lr": 0.01, "lr_final": 0.1, "scaling": "standard",
-    "state_dim": None, "dtype": "float32", "device": "cpu", "threads": 1, "holdout": None,
-    "model": "sde", "checkpoint_every": 100, "on_divergence": "restore",
-    "objective": "start", "windows": 64, "window_samples": 16, "window_length": None,
-    "lags": 4, "period": None, "horizon": None, "horizon_step": None,
+    **FORECASTER_DEFAULTS, "objective": "start", "stage_iters": 300, "curriculum": True,
+    "paths": 16, "loss": "mse", "model": "sde", "holdout": None, "horizon": None,
+    "horizon_step": None,
 }
 #: Objectives of ``--objective``; without the flag, "start" for the built-in data and "windows"
 #: for ``--data``.
@@ -77,7 +79,7 @@ def _default(key: str, note: str = "") -> str:
 
 def _add_data_and_output_flags(p: argparse.ArgumentParser) -> None:
     """The "data and output" group: what to fit and where the run folder goes."""
-    io = p.add_argument_group("data and output")
+    io = p.add_argument_group("data and output, all objectives")
     io.add_argument("--data", metavar="FILE.csv", help="CSV file to fit (default: built-in data)")
     io.add_argument("--time-column", help="time column of --data (default: the first column)")
     io.add_argument("--columns", help="comma-separated value columns of --data (default: all "
@@ -87,14 +89,24 @@ def _add_data_and_output_flags(p: argparse.ArgumentParser) -> None:
     io.add_argument("--holdout", type=_open_fraction, default=_S, metavar="FRACTION",
                     help="hold out the last FRACTION of the time points: train on the rest, "
                          "forecast them from the last training observation, score the forecast "
-                         "against a random walk (default: none, train on every point)")
+                         "against a random walk; the rest must hold at least 2 points, and for "
+                         "the windows objective one window (--window-length plus 1, or plus "
+                         "--lags with latent channels) (default: none, train on every point)")
     io.add_argument("--horizon", type=_positive_int, default=_S, metavar="K",
                     help="forecast K steps past the last observation into forecast.csv (mean, "
-                         "std and quantiles per time and channel, in the data's units) "
-                         "(default: none)")
-    io.add_argument("--horizon-step", type=_positive_float, default=_S, metavar="STEP",
-                    help="spacing of the --horizon times, in the data's time units (days for "
-                         "dates) (default: the data's median spacing)")
+                         "std and quantiles per time and channel, in the data's units); K is "
+                         f"checked against the data before training: at most {MAX_HORIZON} (the "
+                         "forecast is one solve with at least one step per time, and the "
+                         f"solver gives up after {SolveConfig.max_steps} step attempts), and "
+                         "--samples x K x state channels at most "
+                         f"{MAX_FORECAST_VALUES:,} numbers (0.8 GB) (default: none)")
+    io.add_argument("--horizon-step", type=_horizon_step, default=_S, metavar="STEP",
+                    help="spacing of the --horizon times: a number in the data's time units "
+                         "(days for dates), or for dates a pandas offset alias such as MS, ME, "
+                         "QS, QE, YS, YE, W, D, h (the offset's dates after the last one) "
+                         "(default: dates on a monthly, quarterly or yearly calendar continue "
+                         "on it, e.g. quarter ends stay quarter ends; other data at its median "
+                         "spacing)")
     io.add_argument("--out", metavar="DIR", help="run folder (default: runs/<timestamp>)")
     io.add_argument("--quiet", action="store_true",
                     help="no progress bar and no summary (default: off)")
@@ -110,28 +122,24 @@ def _add_data_and_output_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _add_training_flags(p: argparse.ArgumentParser) -> None:
-    """The "training" group: model, schedule, loss and normalisation."""
-    tr = p.add_argument_group("training (defaults: the tuned reference workflow)")
-    tr.add_argument("--blog", action="store_true",
-                    help="the DiffEqFlux blog's literal configuration: SOSRI, 1 path per "
-                         "iteration, no normalisation, constant learning rate (explicit flags "
-                         "still win) (default: off)")
+    """The "all objectives" group: the objective, model, schedule and normalisation."""
+    tr = p.add_argument_group("training, all objectives")
+    tr.add_argument("--objective", choices=OBJECTIVES, default=_S,
+                    help="start: paths from the first observation against all the data, with "
+                         "the curriculum (the reference workflow); windows: short simulations "
+                         "from observed states scored by CRPS and energy score, cost independent "
+                         "of the series' length; transition: Euler-Maruyama likelihood of "
+                         "consecutive observations, no solver (dense, fully observed data) "
+                         "(default: start without --data, windows with --data)")
     tr.add_argument("--model", choices=("sde", "ode"), default=_S,
                     help="neural SDE or its deterministic counterpart, a neural ODE solved with "
-                         "torchdiffeq (dopri5 adaptive, rk4 with --dt) " + _default("model"))
+                         "torchdiffeq (dopri5 adaptive, rk4 with --dt; start objective only) "
+                         + _default("model"))
     tr.add_argument("--seed", type=_count, default=_S,
                     help="seed of initial weights and Brownian paths " + _default("seed"))
     tr.add_argument("--iters", type=_count, default=_S,
                     help="iterations of every objective; for start, those of the initial phase "
                          "on all points " + _default("iters"))
-    tr.add_argument("--stage-iters", type=_count, default=_S,
-                    help="iterations per curriculum stage " + _default("stage_iters"))
-    tr.add_argument("--no-curriculum", dest="curriculum", action="store_false", default=_S,
-                    help="only the initial phase (default: off, the curriculum runs)")
-    tr.add_argument("--paths", type=_positive_int, default=_S, help="sample paths per iteration "
-                    + _default("paths", "; the blog: 1"))
-    tr.add_argument("--loss", choices=tuple(LOSSES), default=_S,
-                    help="loss; mse is the MSE of the path mean " + _default("loss"))
     tr.add_argument("--lr", type=_positive_float, default=_S,
                     help="Adam learning rate at the start of each stage " + _default("lr"))
     tr.add_argument("--lr-final", type=_fraction, default=_S,
@@ -149,16 +157,27 @@ def _add_training_flags(p: argparse.ArgumentParser) -> None:
                     help="sample paths saved and plotted " + _default("samples"))
 
 
+def _add_start_flags(p: argparse.ArgumentParser) -> None:
+    """The "start objective" group: the reference workflow's paths, loss and curriculum."""
+    st = p.add_argument_group("start objective (the reference workflow, the default without "
+                              "--data)")
+    st.add_argument("--blog", action="store_true",
+                    help="the DiffEqFlux blog's literal configuration: SOSRI, 1 path per "
+                         "iteration, no normalisation, constant learning rate (explicit flags "
+                         "still win) (default: off)")
+    st.add_argument("--stage-iters", type=_count, default=_S,
+                    help="iterations per curriculum stage " + _default("stage_iters"))
+    st.add_argument("--no-curriculum", dest="curriculum", action="store_false", default=_S,
+                    help="only the initial phase (default: off, the curriculum runs)")
+    st.add_argument("--paths", type=_positive_int, default=_S, help="sample paths per iteration "
+                    + _default("paths", "; the blog: 1"))
+    st.add_argument("--loss", choices=tuple(LOSSES), default=_S,
+                    help="loss; mse is the MSE of the path mean " + _default("loss"))
+
+
 def _add_objective_flags(p: argparse.ArgumentParser) -> None:
-    """The "objective" group: how a loss is made, and the windows' settings."""
-    ob = p.add_argument_group("objective (real series)")
-    ob.add_argument("--objective", choices=OBJECTIVES, default=_S,
-                    help="start: paths from the first observation against all the data, with "
-                         "the curriculum (the reference workflow); windows: short simulations "
-                         "from observed states scored by CRPS and energy score, cost independent "
-                         "of the series' length; transition: Euler-Maruyama likelihood of "
-                         "consecutive observations, no solver (dense, fully observed data) "
-                         "(default: start without --data, windows with --data)")
+    """The "windows objective" group, and the "windows and transition objectives" group."""
+    ob = p.add_argument_group("windows objective (the default with --data)")
     ob.add_argument("--windows", type=_positive_int, default=_S, metavar="N",
                     help="windows per iteration " + _default("windows"))
     ob.add_argument("--window-samples", type=_integer_at_least(2), default=_S, metavar="M",
@@ -172,20 +191,23 @@ def _add_objective_flags(p: argparse.ArgumentParser) -> None:
                     help="with latent channels (--state-dim above the observed channels): "
                          "previous observations the encoder reads to start them "
                          + _default("lags"))
-    ob.add_argument("--period", type=period_flag, default=_S, metavar="P",
-                    help="seasonal model: drift and diffusion see sin and cos of 2 pi t / P, "
-                         "P in the data's time units (days for dates), or auto: the training "
-                         "part's highest periodogram peak (default: none, autonomous)")
+    seasonal = p.add_argument_group("windows and transition objectives")
+    seasonal.add_argument("--period", type=period_flag, default=_S, metavar="P",
+                          help="seasonal model: drift and diffusion see sin and cos of 2 pi t "
+                               "/ P, P in the data's time units (days for dates), or auto: the "
+                               "training part's highest periodogram peak (default: none, "
+                               "autonomous)")
 
 
 def _add_solver_flags(p: argparse.ArgumentParser) -> None:
     """The "solver" group: method, tolerances, step size, precision and device."""
-    sv = p.add_argument_group("solver")
+    sv = p.add_argument_group("solver, all objectives (transition trains without it but "
+                              "forecasts with it)")
     sv.add_argument("--method", choices=METHODS, default=_S,
                     help="solver; sri is ours, the others run in torchsde " + _default("method"))
     sv.add_argument("--tableau", choices=tuple(TABLEAUS), default=_S,
                     help="SRI coefficients for --method sri: sosri, stability-optimised (what "
-                         "neuralsde.solve uses unless told); sriw1, Rößler's SRI1 with W1 "
+                         "neuralsde.solvers uses unless told); sriw1, Rößler's SRI1 with W1 "
                          "weights, 2 drift calls per step instead of 4; srid2, the scheme of "
                          "torchsde's srk, for cross-checks " + _default("tableau"))
     sv.add_argument("--gradient", choices=("backprop", "adjoint"), default=_S,
@@ -220,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "--data it fits the built-in reference data (exp(x) plus noise, 7 points).")
     _add_data_and_output_flags(p)
     _add_training_flags(p)
+    _add_start_flags(p)
     _add_objective_flags(p)
     _add_solver_flags(p)
     return p
@@ -284,32 +307,13 @@ def load_series(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Ti
 
 
 def configs(settings: dict, parser: argparse.ArgumentParser
-             ) -> tuple[SolveConfig, TrainConfig]:
-    """The solver and training configurations of ``settings``; exits 2 on a bad combination."""
-    adaptive = settings["dt"] is None
-    if adaptive and settings["method"] == "euler":
-        parser.error("--method euler needs a fixed step: give --dt")
+            ) -> tuple[SolveConfig, TrainConfig]:
+    """The solver and training configurations of ``settings``
+    (:func:`neuralsde.train.recipe.make_configs`); exits 2 on a bad combination."""
     try:
-        solve_config = SolveConfig(method=settings["method"], tableau=settings["tableau"],
-                                   adaptive=adaptive, dt=settings["dt"], rtol=settings["rtol"],
-                                   atol=settings["atol"], gradient=settings["gradient"])
+        return make_configs(settings)
     except ValueError as err:
-        parser.error(f"solver flags (--method/--tableau/--gradient/--dt): {err}")
-    try:
-        train_config = TrainConfig(iters=settings["iters"], stage_iters=settings["stage_iters"],
-                                   curriculum=settings["curriculum"], lr=settings["lr"],
-                                   lr_final=settings["lr_final"], paths=settings["paths"],
-                                   loss=settings["loss"], seed=settings["seed"])
-    except ValueError as err:
-        parser.error(f"training flags: {err}")
-    if train_config.iters == 0 and (not train_config.curriculum or train_config.stage_iters == 0):
-        parser.error("--iters 0 with no curriculum iterations trains nothing; give --iters >= 1")
-    if settings["model"] == "ode" and settings["loss"] == "moments":
-        parser.error("--loss moments fits a spread, which --model ode does not have; use --loss "
-                     "mse")
-    if settings["loss"] == "moments" and settings["paths"] < 2:
-        parser.error("--loss moments needs --paths >= 2 (a variance across paths)")
-    return solve_config, train_config
+        parser.error(str(err))
 
 
 def check_world(settings: dict, world: int, parser: argparse.ArgumentParser) -> None:

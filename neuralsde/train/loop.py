@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .._checks import check_int, iteration_seed
 from ..curriculum import total_iters
 from ..data import TimeSeries
-from ..solve import SolveConfig, SolverError
+from ..solvers import SolveConfig, SolverError
 from .checkpoint import Snapshot, rng_state, save_checkpoint, set_rng_state
 from .config import DIVERGENCE_POLICIES, FitResult, TrainConfig
 from .history import HistoryFile, typed

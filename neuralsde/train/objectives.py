@@ -15,7 +15,7 @@ import torch
 from ..curriculum import Stage
 from ..data import TimeSeries
 from ..losses import get_loss
-from ..solve import SolveConfig, SolverError, SolveStats, solve
+from ..solvers import SolveConfig, SolverError, SolveStats, solve
 from .config import TrainConfig
 from .sampling import initial_state, model_dtype_device
 

@@ -6,7 +6,7 @@ import torch
 
 from .._checks import check_int
 from ..data import Scaling, TimeSeries
-from ..solve import SolveConfig, solve
+from ..solvers import SolveConfig, solve
 
 
 def initial_state(series: TimeSeries, state_dim: int) -> torch.Tensor:

@@ -30,7 +30,7 @@ from .._checks import check_int
 from ..curriculum import Stage
 from ..data import TimeSeries
 from ..scores import crps_fair, energy_score
-from ..solve import SolveConfig, solve
+from ..solvers import SolveConfig, solve
 from .objectives import Objective, solved_everywhere, state_dim_of
 from .sampling import model_dtype_device
 

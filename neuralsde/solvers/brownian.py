@@ -1,7 +1,7 @@
 """The noise of a solve: seeding, torchsde's Brownian interval, and the Brownian increments and
 space-time Lévy areas that an SRI step takes (:class:`neuralsde.sri.Noise`).
 
-Besides :mod:`neuralsde.solve.torchsde_backend`, the only module that imports torchsde: it builds
+Besides :mod:`neuralsde.solvers.torchsde_backend`, the only module that imports torchsde: it builds
 the ``BrownianInterval`` that every solve with a Brownian path queries.
 """
 
@@ -84,7 +84,7 @@ def grid_noise(tab, steps: list, y0: torch.Tensor, seed: int | None, bm, shard=N
 
     Args:
         tab: the SRI tableau.
-        steps: ``(t, h, lands)`` per step (:func:`neuralsde.solve.grid.fixed_steps`).
+        steps: ``(t, h, lands)`` per step (:func:`neuralsde.solvers.grid.fixed_steps`).
         y0: the initial state (batch, d): the noise's shape, dtype and device.
         seed: see :func:`seed_to_entropy`; unused when ``bm`` is given.
         bm: a Brownian path, or None.

@@ -1,5 +1,5 @@
 """Our adaptive SRI: the embedded error estimate of each step, a PI controller on the step size
-(:mod:`neuralsde.solve.controller`), and rejected steps retried on the same Brownian path."""
+(:mod:`neuralsde.solvers.controller`), and rejected steps retried on the same Brownian path."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def solve_sri_adaptive(model, y0: torch.Tensor, ts_list: list, config, bm, shard
     Rejected steps are retried from the same ``t`` on the same Brownian path: a
     ``BrownianInterval`` answers any sub-interval consistently. With ``checkpoint_every``, the
     accepted step sequence is found without gradients first, then replayed in checkpointed
-    segments (:func:`neuralsde.solve.sri_fixed.replay`).
+    segments (:func:`neuralsde.solvers.sri_fixed.replay`).
 
     Args:
         model: with ``f(t, y)`` and ``g(t, y)``.

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from .._checks import check_int, check_positive
+from .._checks import check_int, check_positive, preview
 from ..sri import TABLEAUS
 
 METHODS = ("sri", "srk", "euler", "milstein")
@@ -181,9 +181,14 @@ def check_state_and_times(y0, ts) -> torch.Tensor:
         raise ValueError(f"ts must be a 1-D sequence of at least 2 times; got shape "
                          f"{tuple(ts_t.shape)}.")
     if not bool(torch.isfinite(ts_t).all()):
-        raise ValueError(f"ts must be finite; got {ts_t.tolist()}.")
+        i = int(torch.nonzero(~torch.isfinite(ts_t))[0, 0])
+        raise ValueError(f"ts must be finite; got ts[{i}]={ts_t[i].item()!r} in ts="
+                         f"{preview(ts_t)}.")
     if not bool((ts_t[1:] > ts_t[:-1]).all()):
-        raise ValueError(f"ts must be strictly increasing; got {ts_t.tolist()}.")
+        i = int(torch.nonzero(ts_t[1:] <= ts_t[:-1])[0, 0])
+        raise ValueError(f"ts must be strictly increasing; got ts[{i + 1}]="
+                         f"{ts_t[i + 1].item()!r} after ts[{i}]={ts_t[i].item()!r} in ts="
+                         f"{preview(ts_t)}.")
     return ts_t
 
 

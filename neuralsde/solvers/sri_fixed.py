@@ -13,7 +13,7 @@ from .grid import fixed_steps
 
 
 def solve_sri_fixed(model, y0: torch.Tensor, ts_list: list, config, bm, seed, shard=None):
-    """Fixed-step SRI on the landing grid (:func:`neuralsde.solve.grid.fixed_steps`).
+    """Fixed-step SRI on the landing grid (:func:`neuralsde.solvers.grid.fixed_steps`).
 
     Args:
         model: with ``f(t, y)`` and ``g(t, y)``.
@@ -21,7 +21,7 @@ def solve_sri_fixed(model, y0: torch.Tensor, ts_list: list, config, bm, seed, sh
         ts_list: output times, checked, as floats.
         config: the :class:`neuralsde.SolveConfig` (``tableau``, ``dt``, ``checkpoint_every``).
         bm: a Brownian path, or None to draw the noise from ``seed``
-            (:func:`neuralsde.solve.brownian.grid_noise`).
+            (:func:`neuralsde.solvers.brownian.grid_noise`).
         seed: the noise's seed when ``bm`` is None.
         shard: this process's block of the paths, or None.
 

@@ -1,8 +1,7 @@
 """The solver layer: one public :func:`solve` for every method, driven by a :class:`SolveConfig`.
 
-``neuralsde.solve`` is this package, and calling it calls :func:`solve`: ``neuralsde.solve(model,
-y0, ts)``, ``from neuralsde import solve`` and ``from neuralsde.solve import solve`` all solve,
-while ``import neuralsde.solve as m`` still gives the package and its names.
+``neuralsde.solve`` (also ``neuralsde.solvers.solve``) is the function; this package holds it
+and its parts.
 
 Modules, leaves first: :mod:`.config` (configuration, statistics, errors, input checks),
 :mod:`.grid` (the fixed-step landing grid), :mod:`.brownian` (seeds and noise),
@@ -12,9 +11,6 @@ Modules, leaves first: :mod:`.config` (configuration, statistics, errors, input 
 """
 
 from __future__ import annotations
-
-import sys
-import types
 
 from .api import BACKENDS, solve
 from .brownian import brownian_interval, seed_to_entropy
@@ -34,15 +30,3 @@ from .torchsde_backend import _WARNED as _WARNED  # the warn-once memory, which 
 __all__ = ["BACKENDS", "GRADIENTS", "METHODS", "MaxStepsError", "NonFiniteStateError",
            "SolveConfig", "SolveStats", "SolverError", "brownian_interval",
            "check_state_and_times", "seed_to_entropy", "solve", "solve_ode"]
-
-
-class _CallableModule(types.ModuleType):
-    """This package's module type: calling the module calls :func:`solve`."""
-
-    def __call__(self, *args, **kwargs):
-        """Same as :func:`neuralsde.solve.solve`."""
-        return solve(*args, **kwargs)
-
-
-# A module may change its class to a subclass of ModuleType (Python >= 3.5): here, to be callable.
-sys.modules[__name__].__class__ = _CallableModule

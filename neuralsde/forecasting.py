@@ -1,7 +1,8 @@
 """Forecasts from a fitted model: :func:`forecast` continues a series past its last observation,
-:func:`load_run` reads a run folder of ``python -m neuralsde.fit`` back so that its model can
-forecast, and :class:`Forecast` holds the sample paths with their summaries (mean, standard
-deviation, quantiles) as arrays, rows, a CSV file or a DataFrame.
+and :class:`Forecast` holds the sample paths with their summaries (mean, standard deviation,
+quantiles) as arrays, rows, a CSV file or a DataFrame. Every forecast of the package comes from
+here: :meth:`neuralsde.Forecaster.predict`, a run's holdout forecast and ``forecast.csv``, and
+:func:`neuralsde.load_run`'s.
 
 Panels: a :class:`Forecast` is the forecast of one sample path (group). For a series with one
 path :func:`forecast` returns a :class:`Forecast` (``group`` None); for a panel it returns a
@@ -12,36 +13,35 @@ group, each row with its ``group``.
 How a forecast starts (as the holdout forecast of a run does): from each path's last
 observation, a channel missing there at its last observed value; latent channels from the
 model's encoder over the path's last ``model.lags`` observation times, or zeros for a model
-without one. Times continue at the series' median spacing. pandas is needed only by
-:meth:`Forecast.to_pandas`. The result types live in :mod:`neuralsde.forecast_result`.
+without one. Times continue on a dated series' calendar where its dates follow one (month
+ends stay month ends, quarter ends stay quarter ends, ...: :mod:`neuralsde.data.calendar`),
+otherwise at the series' median spacing. pandas is needed by :meth:`Forecast.to_pandas`, by
+those calendar times (without it, the median spacing applies) and by a ``step`` given as an
+offset alias. The result types live in :mod:`neuralsde.forecast_result`.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import torch
 
-from ._checks import check_int, check_positive, is_int
-from .data import Scaling, TimeSeries, load_csv, reference_dataset
+from ._checks import check_int, check_positive, is_int, preview
+from .data import Scaling, TimeSeries
+from .data.calendar import OFFSET_EXAMPLES, calendar_times, offset_times
 from .forecast_result import QUANTILE_LEVELS, Forecast, PanelForecast
-from .run_files import RUN_FORMAT, holdout_split
-from .solve import SolveConfig
-from .train import load_model, sample
+from .solvers import SolveConfig
+from .train import sample
 from .train.objectives import state_dim_of
 from .train.sampling import model_dtype_device
 
-__all__ = ["QUANTILE_LEVELS", "Forecast", "PanelForecast", "Run", "forecast", "load_run"]
+__all__ = ["QUANTILE_LEVELS", "Forecast", "PanelForecast", "forecast"]
 
 
 # ----------------------------------------------------------------------------- forecasting
 
 def forecast(model, series: TimeSeries, horizon: int | None, *, samples: int = 100,
              seed: int = 0, scaling: Scaling | None = None,
-             solve_config: SolveConfig | None = None, step: float | None = None,
+             solve_config: SolveConfig | None = None, step: float | str | None = None,
              times=None) -> Forecast | PanelForecast:
     """Forecast ``horizon`` steps past the last observation of ``series``.
 
@@ -61,8 +61,13 @@ def forecast(model, series: TimeSeries, horizon: int | None, *, samples: int = 1
             ``seed + p``, so groups get independent noise.
         scaling: the scaling stored with the model (None: the model works in data units).
         solve_config: how to solve (default :class:`SolveConfig`).
-        step: the spacing of the forecast times, > 0 (data time units: days for dated
-            data); default the median spacing of ``series.ts``.
+        step: the spacing of the forecast times: a number > 0 (data time units: days for
+            dated data), or for dated data a pandas offset alias such as ``"MS"``, ``"ME"``,
+            ``"QE"``, ``"YS"``, ``"W"``, ``"D"``, ``"h"`` (the offset's dates after the last
+            time; :func:`neuralsde.data.calendar.offset_times`). Default: dated data whose
+            dates follow a monthly, quarterly or yearly calendar continue on it
+            (:func:`neuralsde.data.calendar.calendar_times`); other data at the median
+            spacing of ``series.ts``.
         times: explicit forecast times instead (data time units, strictly increasing, after
             the last time of the series); then ``step`` must be None.
 
@@ -96,27 +101,56 @@ def forecast(model, series: TimeSeries, horizon: int | None, *, samples: int = 1
 
 
 def _future_times(series: TimeSeries, horizon, step, times) -> torch.Tensor:
-    """The forecast times (K,), float64, checked (see :func:`forecast`)."""
+    """The forecast times (K,), float64, checked (see :func:`forecast`).
+
+    Without ``step`` and ``times``: dated times on a calendar (monthly, quarterly, yearly, ...)
+    continue on it (:func:`neuralsde.data.calendar.calendar_times`), other times at the median
+    spacing. A string ``step`` is a pandas offset alias for dated times
+    (:func:`neuralsde.data.calendar.offset_times`), a number a fixed step.
+    """
     last = float(series.ts[-1])
     if times is not None:
         if step is not None:
             raise ValueError("give step or times, not both: times fixes every forecast time.")
-        future = torch.as_tensor(np.asarray(times, dtype=np.float64))
-        if future.ndim != 1 or len(future) < 1 or not torch.isfinite(future).all() \
-                or (future[1:] <= future[:-1]).any() or float(future[0]) <= last:
-            raise ValueError(f"times={np.asarray(times).tolist()!r} is not supported; expected "
-                             f"finite, strictly increasing times after the last time {last!r}.")
+        try:
+            future = torch.as_tensor(np.asarray(times, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise ValueError(f"times={preview(times)} is not supported; expected a sequence of "
+                             "numbers (data time units).") from None
+        problem = None
+        if future.ndim != 1 or len(future) < 1:
+            problem = f"has shape {tuple(future.shape)}, not (K,) with K >= 1"
+        elif not torch.isfinite(future).all():
+            problem = "holds NaN or infinite times"
+        elif (future[1:] <= future[:-1]).any():
+            i = int(torch.nonzero(future[1:] <= future[:-1])[0, 0])
+            problem = f"is not strictly increasing at times[{i + 1}]={float(future[i + 1])!r}"
+        elif float(future[0]) <= last:
+            problem = f"starts at {float(future[0])!r}, not after the last time"
+        if problem is not None:
+            raise ValueError(f"times={preview(times)} {problem}; expected finite, strictly "
+                             f"increasing times after the last time {last!r}.")
         if horizon is not None and (not is_int(horizon) or horizon != len(future)):
             raise ValueError(f"horizon={horizon!r} disagrees with the {len(future)} times; give "
                              "horizon=None or len(times).")
         return future
     check_int("horizon", horizon, 1)
+    if isinstance(step, str):
+        return torch.from_numpy(offset_times(series, horizon, step))
     if step is None:
         if series.n_points < 2:
             raise ValueError("a series with one time point has no spacing; give step.")
+        on_calendar = calendar_times(series, horizon)
+        if on_calendar is not None:
+            return torch.from_numpy(on_calendar)
         step = float(np.median(np.diff(series.ts.numpy())))
     else:
-        check_positive("step", step)
+        try:
+            check_positive("step", step)
+        except ValueError:
+            raise ValueError(f"step={step!r} is not supported; expected a finite number > 0 "
+                             "(data time units: days for dated data), a pandas offset alias "
+                             f"for dated data ({OFFSET_EXAMPLES}), or None.") from None
     return last + float(step) * torch.arange(1, horizon + 1, dtype=torch.float64)
 
 
@@ -157,101 +191,3 @@ def _latent_start(model, scaled: TimeSeries, p: int, n_latent: int) -> torch.Ten
         latent = model.latent_start(values[None].to(dtype=dtype, device=device),
                                     lag_mask[None].to(device))
     return latent[0].to(device="cpu", dtype=torch.float64)
-
-
-# ----------------------------------------------------------------------------- run folders
-
-@dataclass(eq=False)
-class Run:
-    """A run folder of ``python -m neuralsde.fit``, read back by :func:`load_run`.
-
-    Attributes:
-        folder: the run folder.
-        model: the fitted model (on the CPU).
-        scaling: the scaling it was trained with (None for a model in data units).
-        series: the whole data, re-read as the run read it.
-        settings: the run's resolved settings (``run.json``).
-        solve_config: the run's solver configuration.
-        n_train: the number of time points trained on (the rest was held out).
-    """
-
-    folder: Path
-    model: torch.nn.Module
-    scaling: Scaling | None
-    series: TimeSeries
-    settings: dict
-    solve_config: SolveConfig
-    n_train: int
-
-    def forecast(self, horizon: int | None, *, samples: int | None = None, seed: int = 0,
-                 step: float | None = None, times=None) -> Forecast | PanelForecast:
-        """Forecast from the end of the whole series (holdout included) with the run's model,
-        scaling and solver; see :func:`forecast`. ``samples`` defaults to the run's
-        ``--samples``; the same arguments give the same numbers."""
-        if samples is None:
-            samples = self.settings.get("samples", 100)
-        return forecast(self.model, self.series, horizon, samples=samples, seed=seed,
-                        scaling=self.scaling, solve_config=self.solve_config, step=step,
-                        times=times)
-
-
-def load_run(folder) -> Run:
-    """Read a run folder back: its model, scaling, settings, solver and data.
-
-    Args:
-        folder: a folder written by ``python -m neuralsde.fit`` (``run.json`` and, once
-            training has ended, ``model.pt``).
-
-    Returns:
-        The :class:`Run`; its data is re-read from the file named in ``run.json`` (the
-        built-in reference data for a run without ``--data``).
-
-    Raises:
-        ValueError: naming the folder and the problem: no such folder, ``run.json`` or
-            ``model.pt`` missing or unreadable, the data file gone or changed.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"{folder} is not a run folder: no such folder.")
-    for name in ("run.json", "model.pt"):
-        if not (folder / name).is_file():
-            raise ValueError(f"{folder} is not a run folder: {name} is missing (python -m "
-                             "neuralsde.fit writes run.json at the start and model.pt when "
-                             "training ends).")
-    try:
-        stored = json.loads((folder / "run.json").read_text())
-        if stored.get("format") != RUN_FORMAT:
-            raise ValueError(f"its format is not {RUN_FORMAT!r}")
-        settings, data_args = dict(stored["settings"]), dict(stored["data_args"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
-        raise ValueError(f"{folder}: run.json is not a readable neuralsde run file ({err})."
-                         ) from None
-    model, scaling, extra = load_model(folder / "model.pt")
-    try:
-        solve_config = SolveConfig(**extra["solve_config"])
-    except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"{folder}: model.pt has no usable solve_config ({err}).") from None
-    series = _run_series(folder, data_args, extra.get("names"))
-    n_train = extra.get("n_train")
-    if n_train is None:
-        n_train = holdout_split(series.n_points, settings.get("holdout"))
-    return Run(folder, model.eval(), scaling, series, settings, solve_config, int(n_train))
-
-
-def _run_series(folder: Path, data_args: dict, names) -> TimeSeries:
-    """The run's data, re-read from ``data_args`` (the reference data without a file)."""
-    path = data_args.get("data")
-    if path is None:
-        return reference_dataset(0)
-    if not Path(path).is_file():
-        raise ValueError(f"{folder}: the run's data file {path} is missing (run.json's "
-                         "data_args.data).")
-    columns = data_args.get("columns")
-    if isinstance(columns, str):  # as --columns gives them: "a,b"
-        columns = [c.strip() for c in columns.split(",") if c.strip()]
-    series = load_csv(path, time_column=data_args.get("time_column"), columns=columns,
-                      group_column=data_args.get("group_column"))
-    if names is not None and list(series.names) != list(names):
-        raise ValueError(f"{folder}: the data file {path} now has channels "
-                         f"{list(series.names)}, but the model was fit to {list(names)}.")
-    return series

@@ -123,7 +123,7 @@ class _CountedAdaptive(_Counted):
 def solve_ode(model, y0: torch.Tensor, ts, config=None, *, return_stats: bool = False):
     """Solve ``dy/dt = f(t, y)`` with torchdiffeq and save the state at ``ts``.
 
-    :func:`neuralsde.solve` calls this for any model with ``is_ode = True``; call it directly to
+    :func:`neuralsde.solvers` calls this for any model with ``is_ode = True``; call it directly to
     skip the dispatch. The solver is fixed by ``config.adaptive``: ``config.method`` and
     ``config.tableau`` (SDE schemes) are ignored, and so is ``config.checkpoint_every``.
 

@@ -1,0 +1,397 @@
+"""One object that fits a neural SDE to a series and forecasts it: :class:`Forecaster`, with the
+verbs forecasting users know from statsforecast and sktime (``fit``, ``predict``, ``simulate``,
+``cross_validation``). It owns every default; the command line maps its flags onto it. The
+model, window length and solver come from :mod:`neuralsde.train.recipe` and the forecast from
+:func:`neuralsde.forecasting.forecast`, the code the command line runs, so the same settings
+and seed give the same numbers."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ._checks import check_int, sample_seed
+from .data import Scaling, TimeSeries
+from .forecast_result import Forecast, PanelForecast
+from .forecasting import forecast
+from .frames import as_series, groups_of, summary_frame
+from .sde import build_model
+from .train import fit as train_fit
+from .train.recipe import (
+    check_objective,
+    default_state_dim,
+    default_window_length,
+    make_configs,
+    make_objective,
+    model_spec,
+    net_scaling,
+    resolve_period,
+)
+
+__all__ = ["FORECASTER_DEFAULTS", "Forecaster"]
+
+#: The defaults of :class:`Forecaster` (and of ``python -m neuralsde.fit --data``), chosen by
+#: measurement on the development series (see ``benchmarks/README.md``).
+FORECASTER_DEFAULTS = {
+    "objective": "windows", "scaling": "standard", "period": None, "state_dim": None, "lags": 4,
+    "window_length": None, "windows": 64, "window_samples": 16, "iters": 500, "lr": 0.01,
+    "lr_final": 0.1, "method": "sri", "tableau": "sriw1", "gradient": "backprop", "rtol": 0.1,
+    "atol": 0.1, "dt": None, "samples": 100, "seed": 0, "threads": 1, "dtype": "float32",
+    "device": "cpu", "on_divergence": "restore", "checkpoint_every": 100,
+}
+#: Settings of the reference objective that the recipe reads but a forecaster never changes.
+_FIXED = {"model": "sde", "stage_iters": 300, "curriculum": True, "paths": 16, "loss": "mse"}
+_OBJECTIVES = ("windows", "transition")
+
+
+class Forecaster:
+    """A neural SDE forecaster: ``fit`` a series, then ``predict``, ``simulate``,
+    ``cross_validation``, ``save`` and ``plot``.
+
+    Every argument is keyword-only, and each is also a flag of ``python -m neuralsde.fit``
+    (``window_length`` is ``--window-length``).
+
+    Args:
+        objective: ``"windows"`` (proper scores of short simulations from observed states) or
+            ``"transition"`` (the Euler-Maruyama likelihood of consecutive observations: fast,
+            biased when the spacing is coarse against the dynamics).
+        scaling: how values are normalised for training: ``"standard"``, ``"minmax"``,
+            ``"none"``, ``"log"`` (positive data), ``"trend"`` or ``"log-trend"`` (a straight line
+            removed; forecasts carry the line on with its slope error).
+        period: the season in the data's time units (days for dated data, e.g. 365.25 for a
+            yearly cycle), ``"auto"`` (the training data's highest periodogram peak) or None.
+        state_dim: state channels; more than the observed channels adds latent channels, started
+            by an encoder over the last ``lags`` observations (default: the observed channels).
+        lags: observations the latent channels' encoder reads.
+        window_length: observation times each training window simulates (default: a period's
+            observations with ``period``, 8 to 32, else the series' memory, 1 to 8).
+        windows: windows per iteration.
+        window_samples: sample paths per window.
+        iters: training iterations.
+        lr: Adam's learning rate; it decays by a cosine to ``lr * lr_final``.
+        lr_final: see ``lr``, in (0, 1].
+        method: the solver (``"sri"``, ours; ``"srk"``, ``"euler"``, ``"milstein"`` via torchsde).
+        tableau: the SRI tableau (``"sriw1"``, ``"sosri"``).
+        gradient: ``"backprop"`` or ``"adjoint"``.
+        rtol: relative tolerance of the adaptive solver.
+        atol: absolute tolerance of the adaptive solver.
+        dt: a fixed step (data time units after scaling) instead of adaptive steps.
+        samples: sample paths of a forecast.
+        seed: seeds the weights, the training noise and the forecasts' noise.
+        threads: torch CPU threads while fitting and forecasting (1 is fastest at these sizes;
+            the setting is restored afterwards).
+        dtype: ``"float32"`` or ``"float64"``.
+        device: ``"cpu"`` or a CUDA device.
+        on_divergence: ``"restore"``, ``"skip"`` or ``"stop"`` (see :func:`neuralsde.train.fit`).
+        checkpoint_every: iterations between checkpoints when a checkpoint file is given.
+        quiet: no progress bar.
+
+    Attributes (after :meth:`fit`):
+        model_: the fitted :class:`~neuralsde.NeuralDSDE`.
+        scaling_: the scaling forecasts use (a trend's slope error net of the model's own
+            fluctuations).
+        series_: the data it was fitted to, in data units.
+        settings_: every setting, resolved against the data (window length, period, ...).
+        history_: one dict per training iteration.
+    """
+
+    def __init__(self, *, objective: str = "windows", scaling: str = "standard",
+                 period: float | str | None = None, state_dim: int | None = None, lags: int = 4,
+                 window_length: int | None = None, windows: int = 64, window_samples: int = 16,
+                 iters: int = 500, lr: float = 0.01, lr_final: float = 0.1, method: str = "sri",
+                 tableau: str = "sriw1", gradient: str = "backprop", rtol: float = 0.1,
+                 atol: float = 0.1, dt: float | None = None, samples: int = 100, seed: int = 0,
+                 threads: int = 1, dtype: str = "float32", device: str = "cpu",
+                 on_divergence: str = "restore", checkpoint_every: int = 100,
+                 quiet: bool = True):
+        params = {k: v for k, v in locals().items() if k in FORECASTER_DEFAULTS}
+        if objective not in _OBJECTIVES:
+            raise ValueError(f"objective={objective!r} is not supported; expected one of "
+                             f"{_OBJECTIVES} (the reference workflow's 'start' objective is "
+                             "neuralsde.fit's default without --data).")
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype={dtype!r} is not supported; expected 'float32' or "
+                             "'float64'.")
+        check_int("threads", threads, 1)
+        check_int("samples", samples, 1)
+        check_int("lags", lags, 1)
+        if not (period is None or period == "auto" or (
+                isinstance(period, (int, float)) and not isinstance(period, bool)
+                and math.isfinite(period) and period > 0)):
+            raise ValueError(f"period={period!r} is not supported; expected a number > 0 (data "
+                             "time units: days for dated data), 'auto' or None.")
+        self.params = params
+        self.quiet = quiet
+        make_configs(self._settings())  # refuse bad solver and training settings now
+        self.model_ = None
+
+    # ------------------------------------------------------------------------- settings
+
+    def _settings(self) -> dict:
+        """The recipe's settings: the parameters plus the reference-only ones it reads."""
+        return {**_FIXED, **self.params}
+
+    def get_params(self) -> dict:
+        """The constructor's settings, as a dict (scikit-learn's convention)."""
+        return {**self.params, "quiet": self.quiet}
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.params.items() if FORECASTER_DEFAULTS[k] != v}
+        inner = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        return f"Forecaster({inner})" + ("" if self.model_ is None else " [fitted]")
+
+    def resolve(self, series: TimeSeries) -> dict:
+        """The settings resolved against ``series`` (the training data): the state dimension,
+        the period (``"auto"`` read off the data) and the window length; ValueError, naming the
+        setting, when they cannot work on it."""
+        settings = self._settings()
+        settings["state_dim"] = default_state_dim(settings, series)
+        if settings["state_dim"] < series.dim:
+            raise ValueError(f"state_dim={settings['state_dim']} is smaller than the "
+                             f"{series.dim} observed channels of the data.")
+        settings["period"] = resolve_period(settings, series)
+        settings["window_length"] = default_window_length(settings, series)
+        check_objective(settings, series)
+        return settings
+
+    # ------------------------------------------------------------------------- fitting
+
+    def fit(self, data, *, time: str | None = None, columns: Sequence[str] | None = None,
+            group: str | None = None) -> Forecaster:
+        """Fit the model to ``data``.
+
+        Args:
+            data: a numpy array ``(T,)`` or ``(T, d)`` (times 0, 1, 2, ...); a pandas Series
+                (its index is the time: a DatetimeIndex or numbers); a wide DataFrame (the
+                index, or the column ``time``, is the time; every numeric column a channel); a
+                long DataFrame with columns ``unique_id``, ``ds``, ``y`` (a panel: several paths
+                of one process); or a :class:`~neuralsde.data.TimeSeries`. NaN is missing.
+            time: the time column of a DataFrame (default its index, or ``ds``).
+            columns: the value columns of a DataFrame (default every numeric one).
+            group: the column that labels paths (default ``unique_id`` in a long DataFrame).
+
+        Returns:
+            The forecaster itself, fitted.
+
+        Raises:
+            ValueError: for data or settings that cannot work together (named).
+        """
+        series = as_series(data, time=time, columns=columns, group=group)
+        settings = self.resolve(series)
+        self._train(series, settings)
+        return self
+
+    def _train(self, series: TimeSeries, settings: dict, *, history_path=None, callbacks=(),
+               checkpoint_path=None, resume: dict | None = None, shard=None, quiet=None):
+        """Train on ``series`` (data units) with resolved ``settings``; sets the fitted
+        attributes and returns :func:`neuralsde.train.fit`'s result. The command line passes
+        its history file, checkpoints and signal handling through the keywords."""
+        solve_config, train_config = make_configs(settings)
+        with self._threads():
+            scaling = Scaling.fit(series, settings["scaling"])
+            torch.manual_seed(settings["seed"])
+            model = build_model(model_spec(settings, scaling))
+            model = model.to(dtype=getattr(torch, settings["dtype"]),
+                             device=torch.device(settings["device"]))
+            objective = make_objective(settings, scaling.transform(series), solve_config,
+                                       train_config, shard)
+            result = train_fit(model, objective=objective, train_config=train_config,
+                               history_path=history_path, callbacks=callbacks,
+                               quiet=self.quiet if quiet is None else quiet,
+                               checkpoint_path=checkpoint_path,
+                               checkpoint_every=settings["checkpoint_every"],
+                               on_divergence=settings["on_divergence"], resume=resume,
+                               shard=shard)
+            model = model.eval()
+            self.model_, self.series_, self.settings_ = model, series, settings
+            self.solve_config_, self.train_config_ = solve_config, train_config
+            self.history_, self.result_ = result.history, result
+            self.objective_settings_ = objective.settings()
+            self.train_scaling_ = scaling
+            self.scaling_ = net_scaling(model, scaling, series, settings["state_dim"],
+                                        solve_config, n=self.params["samples"],
+                                        seed=sample_seed(self.params["seed"]))
+        return result
+
+    @contextlib.contextmanager
+    def _threads(self):
+        """torch with ``threads`` CPU threads inside, the caller's setting restored after."""
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.params["threads"])
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+    def _check_fitted(self) -> None:
+        if self.model_ is None:
+            raise RuntimeError("this Forecaster is not fitted yet: call fit(data) first.")
+
+    # ------------------------------------------------------------------------- forecasting
+
+    def forecast(self, h: int | None = None, *, data=None, samples: int | None = None,
+                 seed: int | None = None, step=None, times=None) -> Forecast | PanelForecast:
+        """The forecast as a :class:`~neuralsde.forecasting.Forecast` (sample paths with their
+        summaries; a :class:`~neuralsde.forecasting.PanelForecast` for a panel): ``h`` steps past
+        the last observation of the fitted data, or of ``data`` (new observations of the same
+        channels, the model unchanged). See :func:`neuralsde.forecasting.forecast` for how paths
+        start, ``step`` and ``times``. ``samples`` and ``seed`` default to the constructor's
+        (the forecast seed is derived from ``seed``, as the command line's is)."""
+        self._check_fitted()
+        series = self.series_ if data is None else as_series(data)
+        if data is not None and list(series.names) != list(self.series_.names):
+            raise ValueError(f"data has channels {list(series.names)}, but the model was fitted "
+                             f"to {list(self.series_.names)}.")
+        samples = self.params["samples"] if samples is None else samples
+        seed = sample_seed(self.params["seed"]) if seed is None else seed
+        with self._threads():
+            return forecast(self.model_, series, h, samples=samples, seed=seed,
+                            scaling=self.scaling_, solve_config=self.solve_config_, step=step,
+                            times=times)
+
+    def predict(self, h: int, *, level: Sequence[float] | None = (50, 90),
+                quantiles: Sequence[float] | None = None, data=None, samples: int | None = None,
+                seed: int | None = None, step=None):
+        """Forecast ``h`` steps past the end of the data as a DataFrame.
+
+        Args:
+            h: the number of forecast times, >= 1.
+            level: central prediction intervals, in percent (columns ``lo-90``, ``hi-90``).
+            quantiles: quantile levels in (0, 1) (columns ``q-0.1``, ...).
+            data: forecast from the end of these observations instead of the fitted data.
+            samples: sample paths behind the summaries (default the constructor's).
+            seed: the forecast's noise seed (default derived from the constructor's ``seed``).
+            step: the spacing of forecast times (see :func:`neuralsde.forecasting.forecast`).
+
+        Returns:
+            A pandas DataFrame, one row per time (and path ``unique_id`` for a panel, channel
+            ``channel`` for several channels): ``ds`` (Timestamps for dated data), ``mean``,
+            ``median``, then the interval and quantile columns, in data units.
+        """
+        result = self.forecast(h, data=data, samples=samples, seed=seed, step=step)
+        return summary_frame(result, level=level, quantiles=quantiles)
+
+    def simulate(self, h: int, n_paths: int = 100, *, data=None, seed: int | None = None,
+                 step=None):
+        """Sample paths ``h`` steps past the end of the data, as a long DataFrame with columns
+        ``[unique_id,] sample_id, ds`` and one column per channel (data units)."""
+        result = self.forecast(h, data=data, samples=n_paths, seed=seed, step=step)
+        import pandas as pd
+
+        frames = []
+        for label, one in groups_of(result):
+            s, k, _ = one.samples.shape
+            frame = pd.DataFrame({"sample_id": np.repeat(np.arange(s), k),
+                                  "ds": np.tile(np.asarray(one.time_labels(), dtype=object), s)})
+            if label is not None:
+                frame.insert(0, "unique_id", label)
+            for c, name in enumerate(one.names):
+                frame[name] = one.samples[:, :, c].reshape(-1)
+            frames.append(frame)
+        out = pd.concat(frames, ignore_index=True)
+        if self.series_.time_origin is not None:
+            out["ds"] = pd.to_datetime(out["ds"])
+        return out
+
+    def cross_validation(self, data, h: int, n_windows: int = 3, step: int | None = None, *,
+                         level: Sequence[float] = (50, 90), refit: bool = True):
+        """Rolling-origin forecasts of ``data``, each made only from the data before its origin,
+        scored against what followed.
+
+        The ``n_windows`` origins are ``step`` observation times apart (default ``h``: the test
+        windows tile the end of the data); the last test window ends at the last observation.
+        With ``refit`` (default) a fresh forecaster with these settings is fitted at every
+        origin; else this fitted model forecasts from each origin.
+
+        Returns:
+            A DataFrame with a row per origin and time (and path, channel): ``cutoff`` (the
+            origin's time), ``ds``, ``y`` (the truth), ``mean``, ``median``, the interval
+            columns, ``crps`` (the ensemble's CRPS at that entry) and ``inside-50``,
+            ``inside-90`` (is ``y`` inside the band).
+        """
+        from .validation import rolling_origin
+
+        return rolling_origin(self, data, h, n_windows, step, level=level, refit=refit)
+
+    # ------------------------------------------------------------------------- files
+
+    def save(self, path) -> Path:
+        """Write the fitted forecaster to ``path`` (atomically): settings, weights, scalings and
+        the data it was fitted to, so that :meth:`load` forecasts the same numbers."""
+        from .forecaster_file import write_forecaster
+
+        self._check_fitted()
+        return write_forecaster(path, self)
+
+    @classmethod
+    def load(cls, path) -> Forecaster:
+        """Read what :meth:`save` wrote; ValueError naming the file when it is not one."""
+        from .forecaster_file import read_forecaster
+
+        parts = read_forecaster(path)
+        return cls.from_parts(parts.pop("params"), parts.pop("settings"), parts.pop("model"),
+                              parts.pop("scaling"), parts.pop("series"), **parts)
+
+    @classmethod
+    def from_parts(cls, params: dict, settings: dict, model, scaling: Scaling,
+                   series: TimeSeries, *, train_scaling: Scaling | None = None,
+                   history: list | None = None) -> Forecaster:
+        """A fitted forecaster from a trained ``model``, its forecast ``scaling`` and the
+        ``series`` it was fitted to (how :func:`neuralsde.load_run` rebuilds a run's)."""
+        known = {k: v for k, v in params.items() if k in FORECASTER_DEFAULTS or k == "quiet"}
+        self = cls(**known)
+        self.model_, self.scaling_, self.series_ = model, scaling, series
+        self.settings_ = {**self._settings(), **{k: settings[k] for k in settings
+                                                 if k in self._settings()}}
+        self.solve_config_, self.train_config_ = make_configs(self.settings_)
+        self.train_scaling_ = train_scaling or scaling
+        self.history_ = history or []
+        return self
+
+    # ------------------------------------------------------------------------- figures
+
+    def plot(self, h: int, *, history: int | None = None, data=None):
+        """A figure of the data and the forecast ``h`` steps ahead (fan of bands, a few paths).
+
+        Returns:
+            A matplotlib Figure (not shown; ``fig.savefig(path)`` to keep it).
+        """
+        from .plotting import plot_forecast
+
+        result = self.forecast(h, data=data)
+        series = self.series_ if data is None else as_series(data)
+        _, one = groups_of(result)[0]
+        observed = series.ys.numpy()
+        kwargs = {} if history is None else {"history": history}
+        return plot_forecast(one.times, one.samples, obs_t=series.ts.numpy(),
+                             observed=observed, origin=float(series.ts[-1]),
+                             names=series.names, time_label=series.time_name,
+                             time_origin=series.time_origin,
+                             title=f"Forecast {h} steps ahead from {len(one.samples)} sample "
+                                   f"paths", **kwargs)
+
+    def plot_loss(self):
+        """A figure of the training loss per iteration (matplotlib Figure)."""
+        from .plotting import plot_loss
+
+        self._check_fitted()
+        rows = self.history_
+        return plot_loss([int(r["iteration"]) for r in rows], [float(r["loss"]) for r in rows],
+                         title="Training loss (CRPS + energy score)"
+                         if self.settings_["objective"] == "windows" else "Training loss")
+
+    def summary(self) -> dict:
+        """What was fitted: the resolved settings, the model spec, iterations and final loss."""
+        self._check_fitted()
+        losses = [r["loss"] for r in self.history_ if not r.get("event")]
+        return {"settings": dict(self.settings_), "model_spec": dict(self.model_.spec),
+                "solve_config": asdict(self.solve_config_), "iterations": len(self.history_),
+                "final_loss": losses[-1] if losses else None,
+                "data": {"n_points": self.series_.n_points, "n_paths": self.series_.n_paths,
+                         "names": list(self.series_.names)}}

@@ -1,0 +1,65 @@
+"""Rolling-origin evaluation: forecasts from several origins of a series, each made only from the
+data before it, scored entry by entry against what followed (:meth:`neuralsde.Forecaster.
+cross_validation`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._checks import check_int
+from .frames import as_series, entries, groups_of, summary_frame, time_labels
+from .metrics import _crps_entries
+
+__all__ = ["rolling_origin"]
+
+
+def rolling_origin(forecaster, data, h: int, n_windows: int, step: int | None, *,
+                   level: Sequence[float] = (50, 90), refit: bool = True):
+    """See :meth:`neuralsde.Forecaster.cross_validation`; ``forecaster`` is the one whose
+    settings (``refit``) or fitted model (not ``refit``) forecast."""
+    import pandas as pd
+
+    series = as_series(data)
+    check_int("h", h, 1)
+    check_int("n_windows", n_windows, 1)
+    step = h if step is None else step
+    check_int("step", step, 1)
+    first = series.n_points - h - (n_windows - 1) * step
+    if first < 2:
+        raise ValueError(f"h={h}, n_windows={n_windows}, step={step} need more than "
+                         f"{h + (n_windows - 1) * step + 1} time points; the data has "
+                         f"{series.n_points}.")
+    frames = []
+    for w in range(n_windows):
+        cut = first + w * step
+        train = series.head(cut)
+        model = forecaster
+        if refit:
+            model = type(forecaster)(**forecaster.get_params())
+            model._train(train, model.resolve(train))
+        elif forecaster.model_ is None:
+            raise RuntimeError("refit=False forecasts with this model: fit it first.")
+        future = series.ts[cut:cut + h].numpy()
+        result = model.forecast(None, data=train, times=future)
+        frame = summary_frame(result, level=level)
+        truth = series.ys[cut:cut + h].numpy()  # (h, P, d)
+        crps, inside = [], {lv: [] for lv in level}
+        for p, (_, one) in enumerate(groups_of(result)):
+            for c in range(series.dim):
+                x, y = one.samples[:, :, c], truth[:, p, c]
+                ok = np.isfinite(y)
+                entry = np.full(len(y), np.nan)
+                entry[ok] = _crps_entries(x[:, ok], y[ok])
+                crps.append(entry)
+                for lv in level:
+                    lo, hi = np.quantile(x, [0.5 - lv / 200, 0.5 + lv / 200], axis=0)
+                    inside[lv].append(np.where(ok, (lo <= y) & (y <= hi), np.nan))
+        frame.insert(0, "cutoff", time_labels(series, [float(series.ts[cut - 1])])[0])
+        frame.insert(frame.columns.get_loc("mean"), "y", entries(truth))
+        frame["crps"] = np.concatenate(crps)
+        for lv in level:
+            frame[f"inside-{lv:g}"] = np.concatenate(inside[lv])
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
