@@ -1,11 +1,14 @@
 """benchmarks/csv_load.py at tiny size: it writes both layouts, loads each in a fresh process and
 writes the documented JSON. No timing is asserted (timings depend on the machine and its load)."""
-
 import json
 
+import pytest
 from scripts import load_script
 
 from neuralsde.data import load_csv
+
+# scripts run end to end (subprocesses or whole benchmark runs): skipped by default
+pytestmark = pytest.mark.slow
 
 ROW_KEYS = {"layout", "rows", "columns", "file_mb", "seconds", "import_seconds",
             "rss_after_import_mb", "peak_rss_mb", "shape", "first_progress_seconds",

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from scripts import load_script
 
+# scripts run end to end (subprocesses or whole benchmark runs): skipped by default
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.skipif(not Path(sys.executable).with_name("torchrun").exists(),
                     reason="torchrun not installed next to python")

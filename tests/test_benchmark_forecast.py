@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 from scripts import load_script
 
+# scripts run end to end (subprocesses or whole benchmark runs): skipped by default
+pytestmark = pytest.mark.slow
+
 bf = load_script("benchmarks/forecast.py")
 
 # ----------------------------------------------------------------------------- no leaks

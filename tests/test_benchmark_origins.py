@@ -8,6 +8,9 @@ from scripts import load_script
 
 from neuralsde.run_files import holdout_split
 
+# scripts run end to end (subprocesses or whole benchmark runs): skipped by default
+pytestmark = pytest.mark.slow
+
 
 def _origins():
     return load_script("benchmarks/holdout_origins.py")

@@ -1,11 +1,14 @@
 """benchmarks/windows_cost.py at tiny size: it writes the OU series, measures the windows objective
 and whole CLI runs, and writes the documented JSON. No timing is asserted (timings depend on the
 machine and its load)."""
-
 import json
 
 import numpy as np
+import pytest
 from scripts import load_script
+
+# scripts run end to end (subprocesses or whole benchmark runs): skipped by default
+pytestmark = pytest.mark.slow
 
 COST_KEYS = {"points", "objective", "iterations", "timed_iterations", "ms_median", "ms_min",
              "ms_max", "steps_median", "setup_seconds", "valid_windows", "final_loss"}

@@ -2,14 +2,17 @@
 
 Timings are not asserted (they depend on the machine and its load).
 """
-
 import json
 import math
 
+import pytest
 import torch
 from scripts import load_script
 
 from neuralsde.curriculum import stages
+
+# scripts run end to end (subprocesses or whole benchmark runs): skipped by default
+pytestmark = pytest.mark.slow
 
 ROW_KEYS = {"name", "solver", "paths", "scaling", "lr_schedule", "iterations", "train_seconds",
             "wall_seconds", "ms_per_iter_measured", "ms_per_iter", "schedule_iterations",

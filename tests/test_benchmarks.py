@@ -4,11 +4,14 @@ Timings are not asserted (they depend on the machine and its load). One warm-up-
 iteration per configuration and one torch thread keep it at a few seconds: with the machine's
 default of several threads, the batch-4 rows took about 100 times longer on a loaded machine.
 """
-
 import json
 
+import pytest
 import torch
 from scripts import load_script
+
+# scripts run end to end (subprocesses or whole benchmark runs): skipped by default
+pytestmark = pytest.mark.slow
 
 ROW_KEYS = {"mode", "method", "tableau", "batch", "ms_median", "ms_min", "ms_max",
             "accepted_steps", "rejected_steps", "f_evals", "g_evals", "speedup_vs_srk"}

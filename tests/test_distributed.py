@@ -13,6 +13,9 @@ import torch
 from neuralsde import SolveConfig, build_model, solve
 from neuralsde.distributed import Shard, split
 
+# scripts run end to end (subprocesses or whole benchmark runs): skipped by default
+pytestmark = pytest.mark.slow
+
 
 def test_split_covers_every_path_once():
     for total in (2, 7, 64, 1025):

@@ -16,6 +16,9 @@ import neuralsde as ns
 from neuralsde.distributed import Shard, split
 from neuralsde.train.windows import WindowConfig, Windows
 
+# scripts run end to end (subprocesses or whole benchmark runs): skipped by default
+pytestmark = pytest.mark.slow
+
 TORCHRUN = os.path.join(os.path.dirname(sys.executable), "torchrun")
 
 

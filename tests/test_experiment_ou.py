@@ -21,6 +21,9 @@ from neuralsde.sde import build_model
 from neuralsde.solvers import SolveConfig
 from neuralsde.train import sample
 
+# scripts run end to end (subprocesses or whole benchmark runs): skipped by default
+pytestmark = pytest.mark.slow
+
 
 def _load():
     return load_script("experiments/ou_panel.py")

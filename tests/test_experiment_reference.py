@@ -1,10 +1,13 @@
 """experiments/reference_workflow.py at tiny size: the three figures and a summary that adds up."""
-
 import json
 
 import matplotlib.image
 import numpy as np
+import pytest
 from scripts import load_script
+
+# scripts run end to end (subprocesses or whole benchmark runs): skipped by default
+pytestmark = pytest.mark.slow
 
 
 def _load():

@@ -16,6 +16,9 @@ import numpy as np
 import pytest
 from scripts import load_script
 
+# scripts run end to end (subprocesses or whole benchmark runs): skipped by default
+pytestmark = pytest.mark.slow
+
 
 def _load():
     return load_script("experiments/single_path.py")

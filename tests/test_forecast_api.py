@@ -221,6 +221,7 @@ def test_without_pandas_to_pandas_and_from_pandas_raise_a_clear_import_error(mon
         TimeSeries.from_pandas(object())
 
 
+@pytest.mark.slow
 def test_the_package_imports_and_writes_forecasts_without_pandas(tmp_path):
     code = ("import sys; sys.modules['pandas'] = None\n"
             "import numpy as np, neuralsde\n"

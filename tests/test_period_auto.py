@@ -87,6 +87,7 @@ def _cli(*args, cwd):
                           capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_cli_period_auto_stores_the_training_parts_period(tmp_path):
     y = _cycle(120, 12.0, 9, noise=0.1)
     y[100:] = 5.0 * np.sin(2 * math.pi * np.arange(20) / 3.0)  # the held-out part: another cycle
@@ -102,6 +103,7 @@ def test_cli_period_auto_stores_the_training_parts_period(tmp_path):
     assert f"--period auto: {settings['period']:.6g}" in done.stdout
 
 
+@pytest.mark.slow
 def test_cli_period_auto_and_bad_periods_exit_2_naming_the_flag(tmp_path):
     times = np.r_[np.arange(20.0), 20.0 + 2 * np.arange(20.0)]
     rows = "".join(f"{float(t)!r},{float(v)!r}\n" for t, v in zip(times, _cycle(40, 6.0, 10)))

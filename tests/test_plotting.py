@@ -243,6 +243,7 @@ def test_works_in_threads(tmp_path):
     assert all(p.read_bytes()[:8] == PNG_SIGNATURE for p in paths)
 
 
+@pytest.mark.slow
 def test_no_pyplot_import():
     code = "import sys, neuralsde.plotting; sys.exit('matplotlib.pyplot' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

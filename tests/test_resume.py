@@ -65,6 +65,7 @@ def uninterrupted(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_kill_and_resume_gives_the_uninterrupted_run(tmp_path, uninterrupted):
     folder = tmp_path / "run"
     process = _cli(*RUN, "--out", str(folder))
@@ -84,6 +85,7 @@ def test_kill_and_resume_gives_the_uninterrupted_run(tmp_path, uninterrupted):
         assert got[key] == want[key], key
 
 
+@pytest.mark.slow
 def test_sigint_stops_cleanly_with_every_artifact(tmp_path):
     folder = tmp_path / "run"
     process = _cli(*RUN, "--out", str(folder))
@@ -200,6 +202,7 @@ def test_divergence_restore_policy_halves_the_learning_rate_then_gives_up():
     assert result.stopped == "finished" or "restores in a row" in result.stopped
 
 
+@pytest.mark.slow
 def test_divergence_in_the_cli_is_counted_not_raised(tmp_path):
     folder = tmp_path / "nan"
     status = main(["--iters", "8", "--no-curriculum", "--paths", "2", "--samples", "3",

@@ -370,6 +370,7 @@ def _start_long_run(folder):
     return process
 
 
+@pytest.mark.slow
 def test_sigterm_finishes_the_iteration_and_writes_everything(tmp_path):
     folder = tmp_path / "run"
     process = _start_long_run(folder)
@@ -384,6 +385,7 @@ def test_sigterm_finishes_the_iteration_and_writes_everything(tmp_path):
     assert "SIGTERM" in out  # the line that says why
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("second", [signal.SIGINT, signal.SIGTERM])
 def test_a_second_signal_aborts_in_one_line(tmp_path, second):
     process = _start_long_run(tmp_path / "run")

@@ -183,6 +183,7 @@ def test_where_the_libraries_are_imported():
                      "torchsde": ["brownian.py", "torchsde_backend.py"]}
 
 
+@pytest.mark.slow
 def test_importing_neuralsde_does_not_import_torchdiffeq():
     code = "import sys, neuralsde; print('torchdiffeq' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
