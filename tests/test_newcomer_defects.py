@@ -251,3 +251,21 @@ def test_the_band_figure_title_describes_the_band_not_a_path_mean_mse(monkeypatc
     assert "MSE" not in title
     title = _title(monkeypatch, tmp_path, zoom_from=None)  # free-run paths: their MSE
     assert "path-mean MSE 1.23e+04" in title and "band" not in title
+
+
+# ----------------------------------------------------------------------------- the model behind
+# forecast.csv
+
+def test_the_forecast_line_says_which_model_made_forecast_csv(tmp_path, capsys):
+    data = tmp_path / "y.csv"
+    data.write_text("t,y\n" + "".join(f"{i},{(i * 7) % 5 + 0.5 * i}\n" for i in range(40)))
+    small = ["--iters", "2", "--windows", "4", "--window-samples", "4", "--window-length", "3",
+             "--samples", "5", "--horizon", "3"]
+    assert main(["--data", str(data), "--holdout", "0.25", "--out", str(tmp_path / "a"),
+                 *small]) == 0
+    said = capsys.readouterr().out
+    assert "by the model trained on the first 30 of the 40 time points (--holdout)" in said
+    assert (tmp_path / "a" / "forecast.csv").is_file()
+    assert main(["--data", str(data), "--out", str(tmp_path / "b"), *small]) == 0
+    said = capsys.readouterr().out
+    assert "forecast: 3 steps past the data ->" in said and "trained on the first" not in said
