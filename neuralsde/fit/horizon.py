@@ -19,7 +19,8 @@ def write_forecast(folder: Path, *, model, series: TimeSeries, scaling: Scaling,
     deviation and the 5/25/50/75/95 % quantiles in the data's units, times as the data wrote
     them. With ``--holdout`` the model is the one trained without the held-out part (the line
     printed says so), started from the end of all the data. The paths use the run's sample
-    seed, so ``neuralsde.load_run(folder).forecast(K, seed=...)`` with that seed (``metrics.json``'s ``sample_seed``) gives the same numbers.
+    seed, so ``neuralsde.load_run(folder).forecast(K, seed=...)`` with that seed
+    (``metrics.json``'s ``sample_seed``) gives the same numbers.
 
     ``--horizon`` and ``--horizon-step`` are checked again first
     (:func:`~neuralsde.fit.data_checks.check_horizon`): a new run checked them before training,
