@@ -1,13 +1,13 @@
-"""The rules that turn a table into TimeSeries arrays, for :func:`~neuralsde.data.load_csv` (a
-file as pandas reads it, indexed by line number) and :meth:`TimeSeries.from_pandas` alike; errors
-name the row (its index label), column and cell. pandas is imported on use."""
+"""The rules that turn a table into TimeSeries arrays, shared by :func:`~neuralsde.data.load_csv`
+and :meth:`TimeSeries.from_pandas`. pandas is imported on use."""
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
-from typing import NamedTuple
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -23,19 +23,26 @@ def parse_iso(cell: str) -> datetime:
 
 
 class Source(NamedTuple):
-    """A table's origin, for messages: their prefix, the names of the arguments naming the time
-    and group columns, of the header and of the table, and ``raw(row, column)``, a cell as
-    written (default: the cell as text)."""
+    """A table and where it comes from, for messages: their prefix, the arguments naming the time
+    and group columns, what the header and the table are called, and the table once read."""
 
     where: str = "DataFrame"
     time_arg: str = "time"
     group_arg: str = "group"
     header: str = "the header"
     whole: str = "the DataFrame"
-    raw: Callable[[int, int], str] | None = None
+    df: Any = None
 
     def fail(self, message: str) -> ValueError:
         return ValueError(f"{self.where}: {message}")
+
+    def row(self, k: int) -> str:  # by its index label: in a file, its line number
+        label = self.df.index[k]
+        return f"row {label.item() if isinstance(label, np.generic) else label!r}"
+
+    def cell(self, k: int, name: str, strip: bool = True) -> str:
+        cell = _text(self.df.iat[k, self.df.columns.get_loc(name)])
+        return cell.strip() if strip else cell
 
 
 def import_pandas():
@@ -81,9 +88,8 @@ def _column(names: list, src: Source, argument: str, name) -> None:
 
 def frame_arrays(df, time: str | None = None, columns: Sequence[str] | None = None,
                  group: str | None = None, src: Source | None = None) -> dict:
-    """The fields of a TimeSeries from table ``df``, by the rules of ``load_csv`` and checked in
-    their order (see :meth:`TimeSeries.from_pandas`): ``ts`` (T,), ``ys`` (T, P, d) with NaN
-    where missing, ``names``, ``time_name``, ``time_origin``, ``groups`` and ``source``."""
+    """The fields of a TimeSeries from table ``df``, checked in the order of ``load_csv``'s rules
+    (see :meth:`TimeSeries.from_pandas`); ``ys`` (T, P, d) is NaN where missing."""
     pd, src = import_pandas(), src or Source()
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, but got {type(df).__name__}.")
@@ -94,44 +100,51 @@ def frame_arrays(df, time: str | None = None, columns: Sequence[str] | None = No
     df.columns = names
     if len(df) == 0:
         raise src.fail(f"no data rows below {src.header}.")
-    times, origin = _times(pd, df, time, src)
-    ids, labels = _groups(pd, df, time, group, times, src)
+    src = src._replace(df=df)
+    times, origin = _times(src, time)
+    ids, labels = _groups(src, time, group, times)
+    values = _values(src, names, time, group, columns)
     grid = np.unique(times)
-    zero = np.flatnonzero(grid == 0.0)
-    if zero.size:  # of 0.0 and -0.0, the grid keeps the one that comes first
-        grid[zero[0]] = times[np.flatnonzero(times == 0.0)[0]]
-    values = _values(pd, df, names, time, group, columns, src)
+    grid[grid == 0.0] = times[times == 0.0][:1]  # of 0.0 and -0.0, the one that comes first
     ys = np.full((grid.size, len(labels), len(values)), np.nan)
-    for j, column in enumerate(values.values()):
-        ys[np.searchsorted(grid, times), ids, j] = column
+    ys[np.searchsorted(grid, times), ids] = np.column_stack(list(values.values()))
     return {"ts": grid, "ys": ys, "names": tuple(values), "time_name": time,
             "time_origin": origin, "groups": labels, "source": src.where}
 
 
-def _row(df, k: int) -> str:
-    label = df.index[k]
-    return f"row {label.item() if isinstance(label, np.generic) else label!r}"
-
-
-def _text(pd, cell) -> str:
+def _text(cell) -> str:
     """A cell as text: ``""`` when missing, dates in ISO format."""
-    if isinstance(cell, str) or np.ndim(cell) or not pd.isna(cell):
+    if isinstance(cell, str) or np.ndim(cell) or not import_pandas().isna(cell):
         return cell if isinstance(cell, str) else getattr(cell, "isoformat", cell.__str__)()
     return ""
 
 
-def _raw(pd, df, src: Source, k: int, name: str, strip: bool = True) -> str:
-    """The cell in row ``k``, column ``name`` as written (stripped)."""
-    j = df.columns.get_loc(name)
-    cell = _text(pd, df.iat[k, j]) if src.raw is None else src.raw(k, j)
-    return cell.strip() if strip else cell
-
-
-def _texts(pd, column) -> list[str]:
+def _texts(column) -> list[str]:
     """The cells as stripped text; datetimes as pandas writes them to CSV."""
     if column.dtype.kind == "M" and not column.dt.tz and column.eq(column.dt.normalize()).all():
         return [stamp.date().isoformat() for stamp in column]  # midnights: dates alone
-    return [_text(pd, cell).strip() for cell in column.tolist()]
+    return [_text(cell).strip() for cell in column.tolist()]
+
+
+def _numbers(column) -> tuple[np.ndarray, int | None, int | None, bool]:
+    """The cells as float64 (NaN unless a finite number), the first cell that is not a finite
+    number and the first not a number (positions or None), and whether a cell is not missing."""
+    if column.dtype.kind in "iuf":
+        values = column.to_numpy(np.float64, na_value=np.nan)
+        return values, _first(np.isinf(values)), None, not np.isnan(values).all()
+    cells = column.tolist()
+    with contextlib.suppress(ValueError):  # fast, where each cell is a number and none missing
+        values = np.fromiter(map(float, map(str, cells)), float, len(cells))
+        if not np.isnan(values).any():
+            return values, _first(np.isinf(values)), None, True
+    values, bad, has_value = np.full(len(column), np.nan), None, False
+    for k, cell in enumerate(cells):
+        if (cell := _text(cell).strip()).lower() not in MISSING_TOKENS:
+            if (value := _try(float, cell)) is None:
+                return values, k if bad is None else bad, k, True
+            has_value, values[k] = True, value if math.isfinite(value) else np.nan
+            bad = k if bad is None and not math.isfinite(value) else bad
+    return values, bad, None, has_value
 
 
 def _try(parse, text: str):
@@ -141,106 +154,79 @@ def _try(parse, text: str):
         return None
 
 
-def _numbers(pd, column) -> tuple[np.ndarray, int | None, int | None, bool]:
-    """The cells as float64 (NaN unless a finite number), the first cell that is not a number
-    and the first not finite (positions or None; no cell after a non-number is read), and
-    whether a cell is not missing."""
-    if column.dtype.kind in "iuf":
-        values = column.to_numpy(np.float64, na_value=np.nan)
-        infinite = np.flatnonzero(np.isinf(values)).tolist()
-        return values, None, (infinite or [None])[0], not np.isnan(values).all()
-    values, not_finite, has_value = np.full(len(column), np.nan), None, False
-    for k, cell in enumerate(column.tolist()):
-        cell = _text(pd, cell).strip()
-        if cell.lower() not in MISSING_TOKENS:
-            has_value, value = True, _try(float, cell)
-            if value is None:
-                return values, k, not_finite, True
-            if math.isfinite(value):
-                values[k] = value
-            elif not_finite is None:
-                not_finite = k
-    return values, None, not_finite, has_value
+def _first(flags) -> int | None:
+    return int(np.argmax(flags)) if np.any(flags) else None
 
 
-def _times(pd, df, time: str, src: Source) -> tuple[np.ndarray, str | None]:
-    """Every row's time: numbers if the first is one, else float days (``total_seconds() /
-    86400``) since the earliest ISO date, which is returned as written."""
-    column = df[time]
-    texts = None if column.dtype.kind in "iuf" else _texts(pd, column)
-    missing = (np.flatnonzero(column.isna().to_numpy()).tolist() if texts is None else
-               [k for k, text in enumerate(texts) if text.lower() in MISSING_TOKENS])
-    if missing:
-        raise src.fail(f"{_row(df, missing[0])}: missing time in column {time!r} (cell "
-                       f"{_raw(pd, df, src, missing[0], time, strip=False)!r}); every row needs "
-                       "a time.")
+def _times(src: Source, time: str) -> tuple[np.ndarray, str | None]:
+    """Every row's time: numbers if the first is one, else float days since the earliest ISO
+    date, which is returned as written."""
+    column, row = src.df[time], src.row
+    texts = None if column.dtype.kind in "iuf" else _texts(column)
+    if (k := _first(column.isna().to_numpy() if texts is None else
+                    [text.lower() in MISSING_TOKENS for text in texts])) is not None:
+        raise src.fail(f"{row(k)}: missing time in column {time!r} (cell "
+                       f"{src.cell(k, time, strip=False)!r}); every row needs a time.")
     if texts is None or _try(float, texts[0]) is not None:
-        values, not_number, not_finite, _ = _numbers(pd, column)
-        k = min((i for i in (not_number, not_finite) if i is not None), default=None)
+        values, k, text, _ = _numbers(column)
         if k is None:
             return values, None
-        what = (f"not a number (the first time, {_row(df, 0)}, is a number, so all must be)"
-                if k == not_number else "not finite")
-        raise src.fail(f"{_row(df, k)}: time {_raw(pd, df, src, k, time)!r} in column {time!r} "
-                       f"is {what}.")
-    stamps = [_try(parse_iso, text) for text in texts]
-    if None in stamps:
-        k = stamps.index(None)
-        raise src.fail(f"{_row(df, k)}: time {_raw(pd, df, src, k, time)!r} in column {time!r} "
-                       "is neither a number nor an ISO date/datetime (e.g. 2024-01-31 or "
-                       "2024-01-31T12:00:00).")
-    zones = {stamp.tzinfo is not None for stamp in stamps}
-    if len(zones) > 1:
+        what = (f"not a number (the first time, {row(0)}, is a number, so all must be)"
+                if k == text else "not finite")
+    elif None in (stamps := [_try(parse_iso, text) for text in texts]):
+        k, what = stamps.index(None), ("neither a number nor an ISO date/datetime (e.g. "
+                                       "2024-01-31 or 2024-01-31T12:00:00)")
+    elif len({stamp.tzinfo is not None for stamp in stamps}) > 1:
         raise src.fail(f"column {time!r} mixes dates with and without a time zone; use one kind "
                        "throughout.")
-    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc if zones.pop() else None)
-    micros = [(stamp - epoch) // timedelta(microseconds=1) for stamp in stamps]
-    first = micros.index(min(micros))
-    return np.array([(m - micros[first]) / 10**6 / 86400.0 for m in micros]), texts[first]
+    else:
+        first = stamps.index(min(stamps))
+        return (np.array([(stamp - stamps[first]).total_seconds() / 86400.0 for stamp in stamps]),
+                texts[first])
+    raise src.fail(f"{row(k)}: time {src.cell(k, time)!r} in column {time!r} is {what}.")
 
 
-def _groups(pd, df, time: str, group: str | None, times: np.ndarray, src: Source):
+def _groups(src: Source, time: str, group: str | None, times: np.ndarray):
     """Each row's group (a position in the labels) and the labels in order of appearance,
     checked: labels present, times increasing within each group, at least 2 in each."""
-    texts = None if group is None else _texts(pd, df[group])
-    ids, labels = ((np.zeros(len(df), dtype=int), ("0",)) if texts is None else
-                   pd.factorize(np.array(texts, dtype=object)))
+    n, row = len(times), src.row
+    texts = None if group is None else _texts(src.df[group])
+    ids, labels = ((np.zeros(n, dtype=int), ("0",)) if texts is None else
+                   import_pandas().factorize(np.array(texts, dtype=object)))
     order = np.argsort(ids, kind="stable")  # each group's rows together, in table order
     after, prior = order[1:], order[:-1]
-    late = np.flatnonzero((ids[after] == ids[prior]) & (times[after] <= times[prior]))
-    k = late[np.argmin(after[late])] if late.size else None  # the first such row in the table
-    now, before = (None, None) if k is None else (int(after[k]), int(prior[k]))
-    missing = texts.index("") if texts is not None and "" in texts else None
-    if missing is not None and (now is None or missing < now):
-        raise src.fail(f"{_row(df, missing)}: missing group label in column {group!r}.")
-    if now is not None:
-        cell, cell_before = _raw(pd, df, src, now, time), _raw(pd, df, src, before, time)
+    late = (ids[after] == ids[prior]) & (times[after] <= times[prior])
+    now, before = (after[late].min(), prior[late][after[late].argmin()]) if late.any() else (n, 0)
+    if texts is not None and "" in texts[:now]:
+        raise src.fail(f"{row(texts.index(''))}: missing group label in column {group!r}.")
+    if now < n:
+        cell = src.cell(now, time)
         within = f"column {time!r}" if texts is None else f"group {texts[now]!r}"
         if times[now] == times[before]:
-            raise src.fail(f"{_row(df, now)}: duplicate time {cell!r} in {within} (already at "
-                           f"{_row(df, before)}); times must be strictly increasing within each "
+            raise src.fail(f"{row(now)}: duplicate time {cell!r} in {within} (already at "
+                           f"{row(before)}); times must be strictly increasing within each "
                            "series.")
-        raise src.fail(f"{_row(df, now)}: time {cell!r} comes before {cell_before!r} "
-                       f"({_row(df, before)}) in {within}; times must be strictly increasing "
-                       "within each series (sort the rows by time).")
-    for label, count in zip(labels, np.bincount(ids, minlength=len(labels))):
-        if count < 2:
-            what = src.whole if texts is None else f"group {label!r}"
-            raise src.fail(f"{what} has {count} time point; a series needs at least 2 time points.")
+        raise src.fail(f"{row(now)}: time {cell!r} comes before {src.cell(before, time)!r} "
+                       f"({row(before)}) in {within}; times must be strictly increasing within "
+                       "each series (sort the rows by time).")
+    counts = np.bincount(ids, minlength=len(labels))
+    if (k := _first(counts < 2)) is not None:
+        what = src.whole if texts is None else f"group {labels[k]!r}"
+        raise src.fail(f"{what} has {counts[k]} time point; a series needs at least 2 time "
+                       "points.")
     return ids, tuple(labels)
 
 
-def _values(pd, df, names: list, time: str, group: str | None, columns, src: Source) -> dict:
+def _values(src: Source, names: list, time: str, group: str | None, columns) -> dict:
     """The value columns' values by name: ``columns``, checked, or every other column with a
     value and only numbers; each then needs a value and only finite numbers."""
-    read = {}
     if columns is None:
-        read = {name: _numbers(pd, df[name]) for name in names if name not in (time, group)}
-        columns = [name for name, (_, bad, _, has) in read.items() if has and bad is None]
+        read = {name: _numbers(src.df[name]) for name in names if name not in (time, group)}
+        columns = [name for name, (_, _, text, has) in read.items() if has and text is None]
         if not columns:
             reasons = [f"{name!r} (no values)" if k is None else
-                       f"{name!r} ({_row(df, k)} has {_raw(pd, df, src, k, name)!r})"
-                       for name, (_, k, _, _) in read.items()]
+                       f"{name!r} ({src.row(k)} has {src.cell(k, name)!r})"
+                       for name, (_, _, k, _) in read.items()]
             detail = ("non-numeric or empty columns: " + ", ".join(reasons) if reasons else
                       "the header has no column besides the time and group columns")
             raise src.fail(f"no numeric value column; {detail}. Name the value columns with "
@@ -251,25 +237,24 @@ def _values(pd, df, names: list, time: str, group: str | None, columns, src: Sou
     elif not columns:
         raise src.fail("columns=[] names no value column; give at least one, or leave columns "
                        "out to take every numeric column.")
-    for name in [] if read else columns:  # the columns given
-        _column(names, src, "columns", name)
-        if name in (time, group):
-            raise src.fail(f"columns contains {name!r}, which is the "
-                           f"{'time' if name == time else 'group'} column; value columns must be "
-                           "other columns.")
-    if len(set(columns)) < len(columns):
-        raise src.fail(f"columns={list(columns)!r} repeats a column name; names must be distinct.")
-    result = {}
+    else:
+        for name in columns:
+            _column(names, src, "columns", name)
+            if name in (time, group):
+                raise src.fail(f"columns contains {name!r}, which is the "
+                               f"{'time' if name == time else 'group'} column; value columns "
+                               "must be other columns.")
+        if len(set(columns)) < len(columns):
+            raise src.fail(f"columns={list(columns)!r} repeats a column name; names must be "
+                           "distinct.")
+        read = {name: _numbers(src.df[name]) for name in columns}
     for name in columns:
-        values, not_number, not_finite, has_value = read.get(name) or _numbers(pd, df[name])
-        k = min((i for i in (not_number, not_finite) if i is not None), default=None)
+        _, k, text, has_value = read[name]
         if k is not None:
             what = (f"is not a number (a missing value may be empty or one of "
-                    f"{MISSING_TOKENS[1:]})" if k == not_number else
+                    f"{MISSING_TOKENS[1:]})" if k == text else
                     "is not finite; use an empty cell for a missing value")
-            raise src.fail(f"{_row(df, k)}, column {name!r}: value "
-                           f"{_raw(pd, df, src, k, name)!r} {what}.")
+            raise src.fail(f"{src.row(k)}, column {name!r}: value {src.cell(k, name)!r} {what}.")
         if not has_value:
             raise src.fail(f"column {name!r} has no values (every cell is missing).")
-        result[name] = values
-    return result
+    return {name: read[name][0] for name in columns}
