@@ -9,7 +9,7 @@ Data flow::
     reference_dataset(seed)  (reference.py)  --+
                                                +--> TimeSeries (series.py) --> Scaling.fit
     load_csv(path)           (csv_file.py)   --+      .head / .tail_from        .transform
-      reads the file with pandas                                                 (scaling.py)
+      rows by the csv module, cells by _frame.py (as from_pandas)                (scaling.py)
 
 * :func:`reference_dataset` is the DiffEqFlux neural SDE blog example's data, ``exp(x)`` plus
   uniform noise at ``x = -3, ..., 3``; ``data/exp_noisy.csv`` holds it for ``seed=0``.
@@ -28,6 +28,7 @@ This package is a leaf: it imports only numpy, torch, the standard library and
 ``neuralsde._checks`` (and pandas and scipy inside the functions that use them).
 """
 
+from .collection import COLLECTION, collection_names, load_series  # noqa: F401
 from .csv_file import MISSING_TOKENS, load_csv
 from .memory import memory_length
 from .period import dominant_period
