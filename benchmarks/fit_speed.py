@@ -4,8 +4,11 @@ defaults against a candidate (solver, step, iterations...), on the development s
 
     python benchmarks/fit_speed.py --candidate "--method euler --dt 0.25"
     python benchmarks/fit_speed.py --series elnino --iters 30 --out /tmp/speed.json  # a smoke run
+    python benchmarks/fit_speed.py --series elnino,airline --baseline "--time-grid 0" \
+        --candidate "" --out benchmarks/results/fit_speed_time_grid.json
 
-For each series and setting one CLI run (``python -m neuralsde.fit``, in its own process, one
+The row labelled ``today`` runs the baseline flags (none by default: today's defaults). For
+each series and setting one CLI run (``python -m neuralsde.fit``, in its own process, one
 after the other): training seconds per iteration, solver evaluations per iteration, the holdout
 CRPS (against the random walk's) and the 90 % band's coverage. Then the same fitted model
 forecasts the holdout again with a 4x finer solver (a quarter of the fixed step, or a quarter of
@@ -75,12 +78,14 @@ def run_one(name: str, flags: list[str], folder: Path) -> dict:
 
 
 def main(series: list[str] | None = None, candidate: str = "--method euler --dt 0.25",
-         iters: int | None = None, out: str | None = "benchmarks/results/fit_speed.json"):
-    """Run every series under today's defaults and the candidate; print the table and write
-    the JSON (None: none)."""
+         iters: int | None = None, out: str | None = "benchmarks/results/fit_speed.json",
+         baseline: str = ""):
+    """Run every series under the baseline (default: today's defaults, no flags) and the
+    candidate; print the table and write the JSON (None: none)."""
     series = series or list(SERIES)
     common = [] if iters is None else ["--iters", str(iters)]
-    settings = {"today": common, "candidate": common + shlex.split(candidate)}
+    settings = {"today": common + shlex.split(baseline),
+                "candidate": common + shlex.split(candidate)}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in series:
@@ -99,7 +104,8 @@ def main(series: list[str] | None = None, candidate: str = "--method euler --dt 
         print(f"{name:8s} cost per iteration {b['ms_per_iteration'] / a['ms_per_iteration']:.2f}"
               f"  CRPS {b['holdout_crps'] / a['holdout_crps']:.3f}  coverage "
               f"{a['coverage_90']:.3f} -> {b['coverage_90']:.3f}")
-    result = {"candidate": candidate, "iters": iters, "rows": rows, "machine": machine()}
+    result = {"baseline": baseline, "candidate": candidate, "iters": iters, "rows": rows,
+              "machine": machine()}
     if out:
         path = Path(out) if Path(out).is_absolute() else ROOT / out
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +119,7 @@ if __name__ == "__main__":
     parser.add_argument("--series", default=",".join(SERIES))
     parser.add_argument("--candidate", default="--method euler --dt 0.25")
     parser.add_argument("--iters", type=int, default=None)
+    parser.add_argument("--baseline", default="", help="flags of the baseline (default: none)")
     parser.add_argument("--out", default="benchmarks/results/fit_speed.json")
     args = parser.parse_args()
-    main(args.series.split(","), args.candidate, args.iters, args.out)
+    main(args.series.split(","), args.candidate, args.iters, args.out, args.baseline)

@@ -40,10 +40,10 @@ __all__ = ["FORECASTER_DEFAULTS", "Forecaster"]
 #: measurement on the development series (see ``benchmarks/README.md``).
 FORECASTER_DEFAULTS = {
     "objective": "windows", "scaling": "standard", "period": None, "state_dim": None, "lags": 4,
-    "window_length": None, "windows": 64, "window_samples": 16, "iters": 500, "lr": 0.01,
-    "lr_final": 0.1, "method": "sri", "tableau": "sriw1", "gradient": "backprop", "rtol": 0.1,
-    "atol": 0.1, "dt": None, "samples": 100, "seed": 0, "threads": 1, "dtype": "float32",
-    "device": "cpu", "on_divergence": "restore", "checkpoint_every": 100,
+    "window_length": None, "windows": 64, "window_samples": 16, "time_grid": 0.125, "iters": 500,
+    "lr": 0.01, "lr_final": 0.1, "method": "sri", "tableau": "sriw1", "gradient": "backprop",
+    "rtol": 0.1, "atol": 0.1, "dt": None, "samples": 100, "seed": 0, "threads": 1,
+    "dtype": "float32", "device": "cpu", "on_divergence": "restore", "checkpoint_every": 100,
 }
 #: Settings of the reference objective that the recipe reads but a forecaster never changes.
 _FIXED = {"model": "sde", "stage_iters": 300, "curriculum": True, "paths": 16, "loss": "mse"}
@@ -73,6 +73,8 @@ class Forecaster:
             observations with ``period``, 8 to 32, else the series' memory, 1 to 8).
         windows: windows per iteration.
         window_samples: sample paths per window.
+        time_grid: the windows' grid on calendar-like times (months, quarters), a fraction of
+            the spacing; 0: exact times (:class:`~neuralsde.train.windows.WindowConfig`).
         iters: training iterations.
         lr: Adam's learning rate; it decays by a cosine to ``lr * lr_final``.
         lr_final: see ``lr``, in (0, 1].
@@ -104,6 +106,7 @@ class Forecaster:
     def __init__(self, *, objective: str = "windows", scaling: str = "standard",
                  period: float | str | None = None, state_dim: int | None = None, lags: int = 4,
                  window_length: int | None = None, windows: int = 64, window_samples: int = 16,
+                 time_grid: float = 0.125,
                  iters: int = 500, lr: float = 0.01, lr_final: float = 0.1, method: str = "sri",
                  tableau: str = "sriw1", gradient: str = "backprop", rtol: float = 0.1,
                  atol: float = 0.1, dt: float | None = None, samples: int = 100, seed: int = 0,

@@ -175,6 +175,18 @@ def _add_start_flags(p: argparse.ArgumentParser) -> None:
                     help="loss; mse is the MSE of the path mean " + _default("loss"))
 
 
+def _time_grid(text: str) -> float:
+    """``--time-grid``: a fraction of the spacing in [0, 0.5]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction of the spacing in [0, 0.5] "
+                                         "(0: exact times)")
+    return value
+
+
 def _add_objective_flags(p: argparse.ArgumentParser) -> None:
     """The "windows objective" group, and the "windows and transition objectives" group."""
     ob = p.add_argument_group("windows objective (the default with --data)")
@@ -187,6 +199,11 @@ def _add_objective_flags(p: argparse.ArgumentParser) -> None:
                          "without --period the series' memory, the lags over which its "
                          "autocorrelation stays >= 1/e, 1 to 8; with --period the observations "
                          "of one period, 8 to 32)")
+    ob.add_argument("--time-grid", type=_time_grid, default=_S, metavar="F",
+                    help="on calendar-like times (every spacing within 15 %% of the median: "
+                         "months, quarters) round the windows' relative target times to this "
+                         "fraction of the spacing, so windows share output times and the solver "
+                         "takes fewer steps; 0 keeps the exact times " + _default("time_grid"))
     ob.add_argument("--lags", type=_positive_int, default=_S, metavar="L",
                     help="with latent channels (--state-dim above the observed channels): "
                          "previous observations the encoder reads to start them "

@@ -147,7 +147,8 @@ def make_objective(settings: dict, train: TimeSeries, solve_config: SolveConfig,
         raise ValueError("settings['window_length'] is None: resolve it on the data-unit series "
                          "with default_window_length() first")
     config = WindowConfig(windows=settings["windows"], samples=settings["window_samples"],
-                          horizon=settings["window_length"], iters=settings["iters"])
+                          horizon=settings["window_length"], iters=settings["iters"],
+                          time_grid=settings.get("time_grid", 0.125))
     return Windows(train, config, solve_config, shard=shard)
 
 
