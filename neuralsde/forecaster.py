@@ -1,9 +1,8 @@
 """One object that fits a neural SDE to a series and forecasts it: :class:`Forecaster`, with the
-verbs forecasting users know from statsforecast and sktime (``fit``, ``predict``, ``simulate``,
-``cross_validation``). It owns every default; the command line maps its flags onto it. The
-model, window length and solver come from :mod:`neuralsde.train.recipe` and the forecast from
-:func:`neuralsde.forecasting.forecast`, the code the command line runs, so the same settings
-and seed give the same numbers."""
+verbs of statsforecast and sktime (``fit``, ``predict``, ``simulate``, ``cross_validation``). It
+owns every default; the command line maps its flags onto it. Model, window length and solver
+come from :mod:`neuralsde.train.recipe`, the forecast from :func:`neuralsde.forecasting.forecast`,
+as for the command line, so the same settings and seed give the same numbers."""
 
 from __future__ import annotations
 
@@ -45,7 +44,7 @@ FORECASTER_DEFAULTS = {
     "rtol": 0.1, "atol": 0.1, "dt": None, "samples": 100, "seed": 0, "threads": 1,
     "dtype": "float32", "device": "cpu", "on_divergence": "restore", "checkpoint_every": 100,
 }
-#: Settings of the reference objective that the recipe reads but a forecaster never changes.
+#: The reference objective's settings that the recipe reads; a forecaster never changes them.
 _FIXED = {"model": "sde", "stage_iters": 300, "curriculum": True, "paths": 16, "loss": "mse"}
 _OBJECTIVES = ("windows", "transition")
 
@@ -64,8 +63,9 @@ class Forecaster:
         scaling: how values are normalised for training: ``"standard"``, ``"minmax"``,
             ``"none"``, ``"log"`` (positive data), ``"trend"`` or ``"log-trend"`` (a straight line
             removed; forecasts carry the line on with its slope error).
-        period: the season in the data's time units (days for dated data, e.g. 365.25 for a
-            yearly cycle), ``"auto"`` (the training data's highest periodogram peak) or None.
+        period: the season in the data's time units (days for dated data: 365.25, a year),
+            ``"dates"`` (a year for weekly to quarterly dates, a day for sub-daily ones),
+            ``"auto"`` (the training data's highest periodogram peak) or None.
         state_dim: state channels; more than the observed channels adds latent channels, started
             by an encoder over the last ``lags`` observations (default: the observed channels).
         lags: observations the latent channels' encoder reads.
@@ -124,11 +124,11 @@ class Forecaster:
         check_int("threads", threads, 1)
         check_int("samples", samples, 1)
         check_int("lags", lags, 1)
-        if not (period is None or period == "auto" or (
+        if not (period is None or period in ("auto", "dates") or (
                 isinstance(period, (int, float)) and not isinstance(period, bool)
                 and math.isfinite(period) and period > 0)):
             raise ValueError(f"period={period!r} is not supported; expected a number > 0 (data "
-                             "time units: days for dated data), 'auto' or None.")
+                             "time units: days for dated data), 'dates', 'auto' or None.")
         self.params = params
         self.quiet = quiet
         make_configs(self._settings())  # refuse bad solver and training settings now

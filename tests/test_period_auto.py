@@ -116,3 +116,48 @@ def test_cli_period_auto_and_bad_periods_exit_2_naming_the_flag(tmp_path):
                     cwd=tmp_path)
         assert done.returncode == 2 and message in done.stderr, done.stderr
         assert not (tmp_path / "run").exists()
+
+
+# ----------------------------------------------------------------------------- period="dates"
+
+def _dated(freq: str, n: int = 40):
+    import pandas as pd
+
+    from neuralsde.forecaster import as_series
+
+    index = pd.date_range("2000-01-01", periods=n, freq=freq)
+    return as_series(pd.Series(np.sin(np.arange(n)), index=index))
+
+
+@pytest.mark.parametrize("freq, season", [("MS", 365.25), ("QE", 365.25), ("W", 365.25),
+                                          ("30min", 1.0), ("D", None), ("YS", None)])
+def test_the_season_the_dates_imply(freq, season):
+    from neuralsde.data.period import season_from_dates
+
+    assert season_from_dates(_dated(freq)) == season
+
+
+def test_numeric_times_imply_no_season_and_the_forecaster_resolves_dates():
+    import neuralsde as ns
+    from neuralsde.data.period import season_from_dates
+    from neuralsde.forecaster import as_series
+
+    assert season_from_dates(as_series(np.sin(np.arange(40.0)))) is None
+    model = ns.Forecaster(period="dates", iters=2, windows=4, window_samples=4)
+    assert model.fit(_dated("MS")).settings_["period"] == 365.25
+    assert model.fit(np.sin(np.arange(40.0))).settings_["period"] is None
+    with pytest.raises(ValueError, match="'dates', 'auto' or None"):
+        ns.Forecaster(period="yearly")
+
+
+def test_the_cli_takes_period_dates(tmp_path, capsys):
+    from neuralsde.fit import main
+
+    csv = tmp_path / "monthly.csv"
+    csv.write_text("month,y\n" + "".join(f"{2000 + k // 12}-{k % 12 + 1:02d}-01,{math.sin(k)}\n"
+                                           for k in range(40)))
+    out = tmp_path / "run"
+    assert main(["--data", str(csv), "--period", "dates", "--iters", "2", "--windows", "4",
+                 "--window-samples", "4", "--samples", "5", "--out", str(out)]) == 0
+    assert "--period dates: 365.25 (the season the dates imply)" in capsys.readouterr().out
+    assert json.loads((out / "metrics.json").read_text())["settings"]["period"] == 365.25

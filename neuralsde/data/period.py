@@ -23,6 +23,22 @@ SPACING_TOLERANCE = 0.1
 MIN_POINTS = 8
 
 
+#: A year and a day, in days: the season that dated data's spacing implies.
+YEAR_DAYS, DAY = 365.25, 1.0
+
+
+def season_from_dates(series: TimeSeries) -> float | None:
+    """The season the timestamps imply, in days (``period="dates"``): a year for weekly to
+    quarterly dates (a median spacing of 6 to 100 days), a day for sub-daily ones (under a
+    day); None for daily or yearly dates and for numeric times, which imply no season."""
+    if series.time_origin is None or series.n_points < 2:
+        return None
+    spacing = float(np.median(np.diff(series.ts.numpy())))
+    if 6.0 <= spacing <= 100.0:
+        return YEAR_DAYS
+    return DAY if spacing < 1.0 else None
+
+
 def dominant_period(series: TimeSeries, *, log: bool = False, pad: int = 8) -> float:
     """The period, in the data's time units, of the highest periodogram peak of ``series``.
 

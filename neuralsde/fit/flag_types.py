@@ -60,17 +60,18 @@ def open_fraction(text: str) -> float:
 
 
 def period_flag(text: str) -> float | str:
-    """An argparse type for ``--period``: ``auto`` or a finite number > 0."""
-    if text == "auto":
+    """An argparse type for ``--period``: ``auto``, ``dates`` or a finite number > 0."""
+    if text in ("auto", "dates"):
         return text
     try:
         float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is neither a number > 0 nor auto") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number > 0 nor auto nor dates"
+                                         ) from None
     try:
         return positive_float(text)
     except argparse.ArgumentTypeError as error:
-        raise argparse.ArgumentTypeError(f"{error}, or auto") from None
+        raise argparse.ArgumentTypeError(f"{error}, or auto, or dates") from None
 
 
 def horizon_step(text: str) -> float | str:

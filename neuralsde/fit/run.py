@@ -111,9 +111,10 @@ def _new_run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: li
     series = load_series(args, parser)
     _check_against_data(settings, series)
     folder = run_folder(args.out)
-    if getattr(args, "period", None) == "auto" and not args.quiet and rank == 0:
-        print(f"--period auto: {settings['period']:.6g} (the training part's highest periodogram "
-              "peak)", flush=True)
+    if getattr(args, "period", None) in ("auto", "dates") and not args.quiet and rank == 0:
+        found = "none" if settings["period"] is None else f"{settings['period']:.6g}"
+        print(f"--period {args.period}: {found} (" + ("the training part's highest periodogram "
+              "peak)" if args.period == "auto" else "the season the dates imply)"), flush=True)
     if rank == 0:  # only process 0 of a distributed run writes
         check_new_folder(folder)
         data_args = {"data": str(Path(args.data).resolve()) if args.data else None,

@@ -211,9 +211,10 @@ def _add_objective_flags(p: argparse.ArgumentParser) -> None:
     seasonal = p.add_argument_group("windows and transition objectives")
     seasonal.add_argument("--period", type=period_flag, default=_S, metavar="P",
                           help="seasonal model: drift and diffusion see sin and cos of 2 pi t "
-                               "/ P, P in the data's time units (days for dates), or auto: the "
-                               "training part's highest periodogram peak (default: none, "
-                               "autonomous)")
+                               "/ P, P in the data's time units (days for dates); dates: the "
+                               "season the timestamps imply (a year for weekly to quarterly "
+                               "dates, a day for sub-daily ones); auto: the training part's "
+                               "highest periodogram peak (default: none, autonomous)")
 
 
 def _add_solver_flags(p: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from ..data import Scaling, TimeSeries, dominant_period, memory_length, net_slope_error
+from ..data.period import season_from_dates
 from ..solvers import SolveConfig
 from .config import TrainConfig
 from .objectives import FromStart
@@ -68,10 +69,14 @@ def default_window_length(settings: dict, train: TimeSeries) -> int:
 
 
 def resolve_period(settings: dict, train: TimeSeries) -> float | None:
-    """``--period`` as a number: ``auto`` becomes the highest periodogram peak of the training
+    """``--period`` as a number or None: ``dates`` becomes the season the timestamps imply
+    (:func:`neuralsde.data.period.season_from_dates`: a year for weekly to quarterly dates, a day
+    for sub-daily ones, else none), ``auto`` the highest periodogram peak of the training
     part ``train`` (:func:`neuralsde.data.period.dominant_period`, on the log for the log
     scalings); raises ValueError, naming ``--period auto``, where none can be read off it."""
     period = settings["period"]
+    if period == "dates":
+        return season_from_dates(train)
     if period != "auto":
         return period
     try:
