@@ -7,6 +7,7 @@ climatology and, on the simulated series, the exact law.
     python benchmarks/collection.py --forecasters classical \\
         --out benchmarks/results/collection_classical.json          # all but neuralsde
     python benchmarks/collection.py --series co2,elnino --iters 200
+    python benchmarks/collection.py --forecasters neuralsde --time-grid 0   # exact times
 
 **Origins.** For a series of ``n`` time points and the entry's horizon ``h`` (``COLLECTION[name]
 ["horizon"]``), the ``--origins`` (default 3) origins are ``n - 3h, n - 2h, n - h``
@@ -358,7 +359,8 @@ def neuralsde_period(name: str, series: TimeSeries) -> float | None:
 
 
 def origin_quantiles(name: str, series: TimeSeries, cut: int, forecaster: str, *,
-                     iters: int | None = None, samples: int = 200, seed: int = 0) -> np.ndarray:
+                     iters: int | None = None, samples: int = 200, seed: int = 0,
+                     time_grid: float | None = None) -> np.ndarray:
     """The quantiles (len(LEVELS), h, P, d) that ``forecaster`` gives at origin ``cut`` of
     ``series`` (the collection's ``name``) for its ``h`` points after it, from ``series``'
     first ``cut`` points only."""
@@ -371,7 +373,7 @@ def origin_quantiles(name: str, series: TimeSeries, cut: int, forecaster: str, *
         raise ValueError(f"origin {cut} leaves fewer than h={h} points.")
     if forecaster == "neuralsde":
         return _neuralsde_quantiles(name, series.head(cut), future_ts, iters=iters,
-                                    samples=samples, seed=seed)
+                                    samples=samples, seed=seed, time_grid=time_grid)
     if forecaster == "exact" and not COLLECTION[name]["simulated"]:
         raise ValueError("the exact law is known for the simulated series only.")
     m = season_length(name)
@@ -390,13 +392,16 @@ def origin_quantiles(name: str, series: TimeSeries, cut: int, forecaster: str, *
 
 
 def _neuralsde_quantiles(name: str, train: TimeSeries, future_ts: np.ndarray, *,
-                         iters: int | None, samples: int, seed: int) -> np.ndarray:
+                         iters: int | None, samples: int, seed: int,
+                         time_grid: float | None = None) -> np.ndarray:
     import neuralsde
     from neuralsde.forecast_result import PanelForecast
 
     settings = {"period": neuralsde_period(name, train), "seed": seed}
     if iters is not None:
         settings["iters"] = iters
+    if time_grid is not None:
+        settings["time_grid"] = time_grid
     model = neuralsde.Forecaster(**settings).fit(train)
     result = model.forecast(None, data=train, times=future_ts, samples=samples)
     forecasts = list(result.values()) if isinstance(result, PanelForecast) else [result]
@@ -409,7 +414,7 @@ def _neuralsde_quantiles(name: str, train: TimeSeries, future_ts: np.ndarray, *,
 # ----------------------------------------------------------------------------- one series
 
 def run_series(name: str, forecasters: list[str], *, n_origins: int, iters: int | None,
-               samples: int, seed: int) -> dict:
+               samples: int, seed: int, time_grid: float | None = None) -> dict:
     """Every forecaster of ``forecasters`` at every origin of ``name``; its JSON entry."""
     entry = COLLECTION[name]
     series = load_series(name)
@@ -430,7 +435,7 @@ def run_series(name: str, forecasters: list[str], *, n_origins: int, iters: int 
             for cut in origins:
                 start = time.perf_counter()
                 quantiles = origin_quantiles(name, series, cut, forecaster, iters=iters,
-                                             samples=samples, seed=seed)
+                                             samples=samples, seed=seed, time_grid=time_grid)
                 seconds.append(time.perf_counter() - start)
                 scores.append(score(quantiles, obs[cut:cut + h]))
         except Exception as err:  # one failing forecaster must not lose the others' scores
@@ -532,7 +537,8 @@ def text_tables(result: dict) -> str:
 
 def main(*, series: list[str] | None = None, forecasters: list[str] | None = None,
          origins: int | None = None, iters: int | None = None, samples: int = 200,
-         seed: int = 0, quick: bool = False, out=DEFAULT_OUT) -> dict:
+         seed: int = 0, quick: bool = False, out=DEFAULT_OUT,
+         time_grid: float | None = None) -> dict:
     """Run the benchmark and write its JSON to ``out``; returns what it wrote.
 
     Args:
@@ -544,6 +550,7 @@ def main(*, series: list[str] | None = None, forecasters: list[str] | None = Non
         samples: neuralsde's sample paths per forecast.
         seed: neuralsde's seed (and the double well's Euler-Maruyama seed, plus the origin).
         quick: one origin and 60 iterations unless ``origins`` / ``iters`` are given.
+        time_grid: neuralsde's ``time_grid`` (default the Forecaster's).
         out: the JSON file.
     """
     names = list(COLLECTION) if series is None else list(series)
@@ -566,14 +573,15 @@ def main(*, series: list[str] | None = None, forecasters: list[str] | None = Non
     if iters is None and quick:
         iters = QUICK["iters"]
     settings = {"series": names, "forecasters": chosen, "origins": origins, "iters": iters,
-                "samples": samples, "seed": seed, "quick": quick, "out": str(out)}
+                "samples": samples, "seed": seed, "quick": quick, "out": str(out),
+                "time_grid": time_grid}
     start = time.perf_counter()
     result = {"machine": machine(load_before=os.getloadavg()), "settings": settings,
               "levels": LEVELS.tolist(), "series": {}}
     for name in names:
         print(f"{name}: h = {COLLECTION[name]['horizon']}, m = {season_length(name)}", flush=True)
         result["series"][name] = run_series(name, chosen, n_origins=origins, iters=iters,
-                                            samples=samples, seed=seed)
+                                            samples=samples, seed=seed, time_grid=time_grid)
     result["aggregate"] = aggregate(result)
     result["wall_seconds"] = time.perf_counter() - start
     result["machine"]["load_after"] = os.getloadavg()
@@ -601,6 +609,8 @@ def parse_args(argv: list[str] | None = None) -> dict:
     p.add_argument("--samples", type=int, default=200, help="neuralsde's paths per forecast")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="one origin and 60 iterations")
+    p.add_argument("--time-grid", type=float, help="neuralsde's time_grid (default the "
+                   "Forecaster's; 0: exact times)")
     p.add_argument("--out", default=str(DEFAULT_OUT))
     args = p.parse_args(argv)
     return {**vars(args), "series": _names(args.series), "forecasters": _names(args.forecasters)}
