@@ -45,7 +45,7 @@ def rolling_origin(forecaster, data, h: int, n_windows: int, step: int | None, *
         result = model.forecast(None, data=train, times=future)
         frame = summary_frame(result, level=level)
         truth = series.ys[cut:cut + h].numpy()  # (h, P, d)
-        crps, inside = [], {lv: [] for lv in level}
+        crps = []
         for p, (_, one) in enumerate(groups_of(result)):
             for c in range(series.dim):
                 x, y = one.samples[:, :, c], truth[:, p, c]
@@ -53,13 +53,12 @@ def rolling_origin(forecaster, data, h: int, n_windows: int, step: int | None, *
                 entry = np.full(len(y), np.nan)
                 entry[ok] = _crps_entries(x[:, ok], y[ok])
                 crps.append(entry)
-                for lv in level:
-                    lo, hi = np.quantile(x, [0.5 - lv / 200, 0.5 + lv / 200], axis=0)
-                    inside[lv].append(np.where(ok, (lo <= y) & (y <= hi), np.nan))
         frame.insert(0, "cutoff", time_labels(series, [float(series.ts[cut - 1])])[0])
-        frame.insert(frame.columns.get_loc("mean"), "y", entries(truth))
+        y = entries(truth)
+        frame.insert(frame.columns.get_loc("mean"), "y", y)
         frame["crps"] = np.concatenate(crps)
-        for lv in level:
-            frame[f"inside-{lv:g}"] = np.concatenate(inside[lv])
+        for lv in level:  # inside the band summary_frame wrote, NaN where y is missing
+            lo, hi = frame[f"lo-{lv:g}"].to_numpy(), frame[f"hi-{lv:g}"].to_numpy()
+            frame[f"inside-{lv:g}"] = np.where(np.isfinite(y), (lo <= y) & (y <= hi), np.nan)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
