@@ -116,6 +116,8 @@ SEASON_LENGTH = {"monthly": 12, "quarterly": 4, "weekly": 52, "half-hourly": 48,
 #: neuralsde's ``period`` (days) for dated series of these frequencies.
 PERIOD_DAYS = {"monthly": 365.25, "quarterly": 365.25, "weekly": 365.25, "half-hourly": 1.0}
 QUICK = {"origins": 1, "iters": 60}
+#: The members of neuralsde's mixture at each origin, in the order fitted.
+CHOSEN: list = []
 EULER_PATHS = 4000
 
 #: A univariate forecaster: ``(y (n,) without NaN, h, m) -> quantiles (len(LEVELS), h)``.
@@ -397,12 +399,13 @@ def _neuralsde_quantiles(name: str, train: TimeSeries, future_ts: np.ndarray, *,
     import neuralsde
     from neuralsde.forecast_result import PanelForecast
 
-    settings = {"period": neuralsde_period(name, train), "seed": seed}
+    settings = {"seed": seed}  # the season from the dates, as the Forecaster's default
     if iters is not None:
         settings["iters"] = iters
     if time_grid is not None:
         settings["time_grid"] = time_grid
     model = neuralsde.Forecaster(**settings).fit(train)
+    CHOSEN.append(model.selection_["members"] if model.selection_ else ["given"])
     result = model.forecast(None, data=train, times=future_ts, samples=samples)
     forecasts = list(result.values()) if isinstance(result, PanelForecast) else [result]
     paths = np.stack([f.samples for f in forecasts], axis=2)  # (S, h, P, d)
@@ -430,6 +433,7 @@ def run_series(name: str, forecasters: list[str], *, n_origins: int, iters: int 
         if forecaster == "exact" and not entry["simulated"]:
             continue
         start_all = time.perf_counter()
+        CHOSEN.clear()
         try:
             scores, seconds = [], []
             for cut in origins:
@@ -448,6 +452,8 @@ def run_series(name: str, forecasters: list[str], *, n_origins: int, iters: int 
         result["forecasters"][forecaster] = {
             **average, "crps_by_origin": [s["crps"] for s in scores], "entries": entries,
             "fit_seconds": seconds}
+        if forecaster == "neuralsde":
+            result["forecasters"][forecaster]["chosen"] = list(CHOSEN)
         print(f"  {forecaster:15s} CRPS {average['crps']:.4g}  "
               f"{time.perf_counter() - start_all:.1f} s", flush=True)
     reference = result["forecasters"].get(REFERENCE, {}).get("crps")

@@ -92,7 +92,8 @@ WINDOW_LENGTH = 8
 
 
 def _cli_argv(data: Path, iters: int | None) -> list[str]:
-    return ["--data", str(data), "--threads", "1", "--window-length", str(WINDOW_LENGTH)] + (
+    return ["--data", str(data), "--threads", "1", "--window-length", str(WINDOW_LENGTH),
+            "--scaling", "standard", "--state-dim", "1"] + (  # one fit, no selection
         [] if iters is None else ["--iters", str(iters)])
 
 
@@ -100,21 +101,24 @@ def iteration_cost(data: Path, iters: int | None, warmup: int) -> dict:
     """Train the windows objective the CLI builds for ``data`` (no holdout) in this process;
     ms per iteration after ``warmup`` iterations."""
     from neuralsde import build_model
+    from neuralsde.auto import base_settings
     from neuralsde.data import Scaling
     from neuralsde.fit.objectives import (
         default_state_dim,
         default_window_length,
         make_objective,
         model_spec,
+        resolve_period,
     )
     from neuralsde.fit.settings import build_parser, configs, load_series, resolve
     from neuralsde.train import fit
 
     parser = build_parser()
     args = parser.parse_args(_cli_argv(data, iters))
-    settings = resolve(args)
+    settings = base_settings(resolve(args))  # the base candidate of "auto" settings
     solve_config, train_config = configs(settings, parser)
     series = load_series(args, parser)
+    settings["period"] = resolve_period(settings, series)
     settings["state_dim"] = default_state_dim(settings, series)
     settings["window_length"] = default_window_length(settings, series)
     scaling = Scaling.fit(series, settings["scaling"])
@@ -134,7 +138,8 @@ def iteration_cost(data: Path, iters: int | None, warmup: int) -> dict:
     return {"points": series.n_points, "objective": settings["objective"],
             "iterations": len(rows), "timed_iterations": len(timed),
             "ms_median": statistics.median(timed), "ms_min": min(timed), "ms_max": max(timed),
-            "steps_median": statistics.median(r["steps"] for r in rows[warmup:]),
+            "steps_median": (statistics.median(r["steps"] for r in rows[warmup:])
+                             if all(r["steps"] is not None for r in rows[warmup:]) else None),
             "setup_seconds": total - result.wall_seconds,
             "valid_windows": objective.settings()["valid_windows"],
             "final_loss": rows[-1]["loss"]}
@@ -213,7 +218,8 @@ def cost_table(cost: dict) -> str:
     for r in cost["rows"]:
         lines.append(f"| {r['points']:,} | {r['valid_windows']:,} | {r['iterations']} | "
                      f"{r['ms_median']:.1f} | {r['ms_min']:.1f} | {r['ms_max']:.1f} | "
-                     f"{r['steps_median']:g} | {r['setup_seconds']:.2f} |")
+                     f"{'-' if r['steps_median'] is None else format(r['steps_median'], 'g')} | "
+                     f"{r['setup_seconds']:.2f} |")
     lines.append(f"\nratio of medians (largest / smallest): {cost['ratio']:.2f} "
                  f"(target <= {cost['target_ratio']})")
     return "\n".join(lines)

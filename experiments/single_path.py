@@ -173,9 +173,11 @@ def conditional_mean_estimate(t: np.ndarray, y: np.ndarray) -> dict:
 
 
 def cli_args(args, data: Path, run: Path) -> list[str]:
-    """The CLI's flags: the data, the run folder, and the sizes this script was given."""
+    """The CLI's flags: the data, the run folder, one fixed model (standard scaling, no latent
+    channel, so its drift and diffusion compare with the truth), and the sizes this script was
+    given."""
     argv = ["--data", str(data), "--out", str(run), "--quiet", "--seed", str(args.seed),
-            "--threads", str(args.threads)]
+            "--threads", str(args.threads), "--scaling", "standard", "--state-dim", "1"]
     for key in CLI_FLAGS:
         value = getattr(args, key)
         if value is not None:

@@ -12,14 +12,15 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ._checks import check_int, sample_seed
+from .auto import AUTO, base_settings, fit_auto, mixture, needs_selection, split_samples
 from .data import Scaling, TimeSeries
 from .forecast_result import Forecast, PanelForecast
+from .forecaster_figures import ForecasterFigures
 from .forecasting import forecast
-from .frames import as_series, groups_of, summary_frame
+from .frames import as_series, paths_frame, summary_frame
 from .sde import build_model
 from .train import fit as train_fit
 from .train.recipe import (
@@ -38,10 +39,11 @@ __all__ = ["FORECASTER_DEFAULTS", "Forecaster"]
 #: The defaults of :class:`Forecaster` (and of ``python -m neuralsde.fit --data``), chosen by
 #: measurement on the development series (see ``benchmarks/README.md``).
 FORECASTER_DEFAULTS = {
-    "objective": "windows", "scaling": "standard", "period": None, "state_dim": None, "lags": 4,
-    "window_length": None, "windows": 64, "window_samples": 16, "time_grid": 0.125, "iters": 500,
-    "lr": 0.01, "lr_final": 0.1, "method": "sri", "tableau": "sriw1", "gradient": "backprop",
-    "rtol": 0.1, "atol": 0.1, "dt": None, "samples": 100, "seed": 0, "threads": 1,
+    "objective": "windows", "scaling": "auto", "period": "dates", "state_dim": "auto", "lags": 4,
+    "window_length": "auto", "ensemble": 2, "windows": 32, "window_samples": 16,
+    "time_grid": 0.125, "iters": 300, "lr": 0.01, "lr_final": 0.1, "method": "euler",
+    "tableau": "sriw1", "gradient": "backprop", "rtol": 0.1, "atol": 0.1, "dt": 0.25,
+    "samples": 100, "seed": 0, "threads": 1,
     "dtype": "float32", "device": "cpu", "on_divergence": "restore", "checkpoint_every": 100,
 }
 #: The reference objective's settings that the recipe reads; a forecaster never changes them.
@@ -49,9 +51,14 @@ _FIXED = {"model": "sde", "stage_iters": 300, "curriculum": True, "paths": 16, "
 _OBJECTIVES = ("windows", "transition")
 
 
-class Forecaster:
+class Forecaster(ForecasterFigures):
     """A neural SDE forecaster: ``fit`` a series, then ``predict``, ``simulate``,
     ``cross_validation``, ``save`` and ``plot``.
+
+    With the defaults it configures itself (:mod:`neuralsde.auto`): the season from the
+    timestamps, and ``scaling``, ``state_dim`` and ``window_length`` chosen by rolling-origin
+    validation inside the training data; the best ``ensemble`` candidates forecast as one
+    mixture. A setting given by hand is used as given.
 
     Every argument is keyword-only, and each is also a flag of ``python -m neuralsde.fit``
     (``window_length`` is ``--window-length``).
@@ -60,17 +67,23 @@ class Forecaster:
         objective: ``"windows"`` (proper scores of short simulations from observed states) or
             ``"transition"`` (the Euler-Maruyama likelihood of consecutive observations: fast,
             biased when the spacing is coarse against the dynamics).
-        scaling: how values are normalised for training: ``"standard"``, ``"minmax"``,
+        scaling: how values are normalised for training: ``"auto"`` (chosen by validation
+            among standard, log for positive data, and trend), ``"standard"``, ``"minmax"``,
             ``"none"``, ``"log"`` (positive data), ``"trend"`` or ``"log-trend"`` (a straight line
             removed; forecasts carry the line on with its slope error).
         period: the season in the data's time units (days for dated data: 365.25, a year),
             ``"dates"`` (a year for weekly to quarterly dates, a day for sub-daily ones),
-            ``"auto"`` (the training data's highest periodogram peak) or None.
+            ``"auto"`` (the training data's highest periodogram peak) or None. Default
+            ``"dates"``.
         state_dim: state channels; more than the observed channels adds latent channels, started
-            by an encoder over the last ``lags`` observations (default: the observed channels).
+            by an encoder over the last ``lags`` observations; ``"auto"``: none or one, by
+            validation; None: the observed channels.
         lags: observations the latent channels' encoder reads.
-        window_length: observation times each training window simulates (default: a period's
-            observations with ``period``, 8 to 32, else the series' memory, 1 to 8).
+        window_length: observation times each training window simulates; None: a period's
+            observations with ``period``, 8 to 32, else the series' memory, 1 to 8; ``"auto"``:
+            that or four times as long (at most 32), by validation.
+        ensemble: how many of the best validated candidates forecast together as an
+            equal-weight mixture (1: the best alone).
         windows: windows per iteration.
         window_samples: sample paths per window.
         time_grid: the windows' grid on calendar-like times (months, quarters), a fraction of
@@ -103,13 +116,14 @@ class Forecaster:
         history_: one dict per training iteration.
     """
 
-    def __init__(self, *, objective: str = "windows", scaling: str = "standard",
-                 period: float | str | None = None, state_dim: int | None = None, lags: int = 4,
-                 window_length: int | None = None, windows: int = 64, window_samples: int = 16,
+    def __init__(self, *, objective: str = "windows", scaling: str = "auto",
+                 period: float | str | None = "dates", state_dim: int | str | None = "auto",
+                 lags: int = 4, window_length: int | str | None = "auto", ensemble: int = 2,
+                 windows: int = 32, window_samples: int = 16,
                  time_grid: float = 0.125,
-                 iters: int = 500, lr: float = 0.01, lr_final: float = 0.1, method: str = "sri",
+                 iters: int = 300, lr: float = 0.01, lr_final: float = 0.1, method: str = "euler",
                  tableau: str = "sriw1", gradient: str = "backprop", rtol: float = 0.1,
-                 atol: float = 0.1, dt: float | None = None, samples: int = 100, seed: int = 0,
+                 atol: float = 0.1, dt: float | None = 0.25, samples: int = 100, seed: int = 0,
                  threads: int = 1, dtype: str = "float32", device: str = "cpu",
                  on_divergence: str = "restore", checkpoint_every: int = 100,
                  quiet: bool = True):
@@ -124,6 +138,10 @@ class Forecaster:
         check_int("threads", threads, 1)
         check_int("samples", samples, 1)
         check_int("lags", lags, 1)
+        check_int("ensemble", ensemble, 1)
+        for name in ("state_dim", "window_length"):
+            if params[name] != AUTO:
+                check_int(name, params[name], 1, allow_none=True)
         if not (period is None or period in ("auto", "dates") or (
                 isinstance(period, (int, float)) and not isinstance(period, bool)
                 and math.isfinite(period) and period > 0)):
@@ -132,13 +150,12 @@ class Forecaster:
         self.params = params
         self.quiet = quiet
         make_configs(self._settings())  # refuse bad solver and training settings now
-        self.model_ = None
-
-    # ------------------------------------------------------------------------- settings
+        self.model_, self.members_, self.selection_ = None, [], None
 
     def _settings(self) -> dict:
-        """The recipe's settings: the parameters plus the reference-only ones it reads."""
-        return {**_FIXED, **self.params}
+        """The recipe's settings: the parameters plus the reference-only ones it reads;
+        ``"auto"`` settings as the base candidate's (see :mod:`neuralsde.auto`)."""
+        return base_settings({**_FIXED, **self.params})
 
     def get_params(self) -> dict:
         """The constructor's settings, as a dict (scikit-learn's convention)."""
@@ -163,10 +180,8 @@ class Forecaster:
         check_objective(settings, series)
         return settings
 
-    # ------------------------------------------------------------------------- fitting
-
     def fit(self, data, *, time: str | None = None, columns: Sequence[str] | None = None,
-            group: str | None = None) -> Forecaster:
+            group: str | None = None, checkpoint_dir=None) -> Forecaster:
         """Fit the model to ``data``.
 
         Args:
@@ -178,6 +193,9 @@ class Forecaster:
             time: the time column of a DataFrame (default its index, or ``ds``).
             columns: the value columns of a DataFrame (default every numeric one).
             group: the column that labels paths (default ``unique_id`` in a long DataFrame).
+            checkpoint_dir: a folder where the automatic configuration keeps every finished
+                candidate and member, so that a killed fit, run again, ends as an
+                uninterrupted one does.
 
         Returns:
             The forecaster itself, fitted.
@@ -186,12 +204,22 @@ class Forecaster:
             ValueError: for data or settings that cannot work together (named).
         """
         series = as_series(data, time=time, columns=columns, group=group)
-        settings = self.resolve(series)
-        self._train(series, settings)
+        if needs_selection(self.params):
+            fit_auto(self, series, checkpoint_dir)
+            return self
+        self._train(series, self.resolve(series))
+        self.members_, self.selection_ = [self], None
         return self
 
+    def _adopt(self, member: Forecaster) -> None:
+        """Take ``member``'s fitted model and attributes as this forecaster's own."""
+        for name in ("model_", "series_", "settings_", "solve_config_", "train_config_",
+                     "history_", "scaling_", "train_scaling_", "objective_settings_"):
+            setattr(self, name, getattr(member, name, None))
+
     def _train(self, series: TimeSeries, settings: dict, *, history_path=None, callbacks=(),
-               checkpoint_path=None, resume: dict | None = None, shard=None, quiet=None):
+               checkpoint_path=None, resume: dict | None = None, shard=None, quiet=None,
+               init: dict | None = None):
         """Train on ``series`` (data units) with resolved ``settings``; sets the fitted
         attributes and returns :func:`neuralsde.train.fit`'s result. The command line passes
         its history file, checkpoints and signal handling through the keywords."""
@@ -200,6 +228,8 @@ class Forecaster:
             scaling = Scaling.fit(series, settings["scaling"])
             torch.manual_seed(settings["seed"])
             model = build_model(model_spec(settings, scaling))
+            if init is not None:  # a warm start (the automatic configuration's members)
+                model.load_state_dict(init)
             model = model.to(dtype=getattr(torch, settings["dtype"]),
                              device=torch.device(settings["device"]))
             objective = make_objective(settings, scaling.transform(series), solve_config,
@@ -236,8 +266,6 @@ class Forecaster:
         if self.model_ is None:
             raise RuntimeError("this Forecaster is not fitted yet: call fit(data) first.")
 
-    # ------------------------------------------------------------------------- forecasting
-
     def forecast(self, h: int | None = None, *, data=None, samples: int | None = None,
                  seed: int | None = None, step=None, times=None) -> Forecast | PanelForecast:
         """The forecast as a :class:`~neuralsde.forecasting.Forecast` (sample paths with their
@@ -253,6 +281,11 @@ class Forecaster:
                              f"to {list(self.series_.names)}.")
         samples = self.params["samples"] if samples is None else samples
         seed = sample_seed(self.params["seed"]) if seed is None else seed
+        if len(self.members_) > 1:  # an equal-weight mixture, each member its own noise
+            shares = split_samples(samples, len(self.members_))
+            return mixture([m.forecast(h, data=series, samples=n, seed=seed + i, step=step,
+                                       times=times)
+                            for i, (m, n) in enumerate(zip(self.members_, shares))])
         with self._threads():
             return forecast(self.model_, series, h, samples=samples, seed=seed,
                             scaling=self.scaling_, solve_config=self.solve_config_, step=step,
@@ -285,22 +318,7 @@ class Forecaster:
         """Sample paths ``h`` steps past the end of the data, as a long DataFrame with columns
         ``[unique_id,] sample_id, ds`` and one column per channel (data units)."""
         result = self.forecast(h, data=data, samples=n_paths, seed=seed, step=step)
-        import pandas as pd
-
-        frames = []
-        for label, one in groups_of(result):
-            s, k, _ = one.samples.shape
-            frame = pd.DataFrame({"sample_id": np.repeat(np.arange(s), k),
-                                  "ds": np.tile(np.asarray(one.time_labels(), dtype=object), s)})
-            if label is not None:
-                frame.insert(0, "unique_id", label)
-            for c, name in enumerate(one.names):
-                frame[name] = one.samples[:, :, c].reshape(-1)
-            frames.append(frame)
-        out = pd.concat(frames, ignore_index=True)
-        if self.series_.time_origin is not None:
-            out["ds"] = pd.to_datetime(out["ds"])
-        return out
+        return paths_frame(result, dated=self.series_.time_origin is not None)
 
     def cross_validation(self, data, h: int, n_windows: int = 3, step: int | None = None, *,
                          level: Sequence[float] = (50, 90), refit: bool = True):
@@ -315,14 +333,13 @@ class Forecaster:
         Returns:
             A DataFrame with a row per origin and time (and path, channel): ``cutoff`` (the
             origin's time), ``ds``, ``y`` (the truth), ``mean``, ``median``, the interval
-            columns, ``crps`` (the ensemble's CRPS at that entry) and ``inside-50``,
-            ``inside-90`` (is ``y`` inside the band).
+            columns, ``crps`` (the ensemble's CRPS at that entry), ``inside-50``,
+            ``inside-90`` (is ``y`` inside the band) and ``config`` (the members of the
+            automatic configuration's mixture, or ``"given"``).
         """
         from .validation import rolling_origin
 
         return rolling_origin(self, data, h, n_windows, step, level=level, refit=refit)
-
-    # ------------------------------------------------------------------------- files
 
     def save(self, path) -> Path:
         """Write the fitted forecaster to ``path`` (atomically): settings, weights, scalings and
@@ -337,9 +354,16 @@ class Forecaster:
         """Read what :meth:`save` wrote; ValueError naming the file when it is not one."""
         from .forecaster_file import read_forecaster
 
-        parts = read_forecaster(path)
-        return cls.from_parts(parts.pop("params"), parts.pop("settings"), parts.pop("model"),
+        return cls._from_file_parts(read_forecaster(path))
+
+    @classmethod
+    def _from_file_parts(cls, parts: dict) -> Forecaster:
+        members = [cls._from_file_parts(m) for m in parts.pop("members", None) or []]
+        selection = parts.pop("selection", None)
+        self = cls.from_parts(parts.pop("params"), parts.pop("settings"), parts.pop("model"),
                               parts.pop("scaling"), parts.pop("series"), **parts)
+        self.members_, self.selection_ = members or [self], selection
+        return self
 
     @classmethod
     def from_parts(cls, params: dict, settings: dict, model, scaling: Scaling,
@@ -350,6 +374,7 @@ class Forecaster:
         known = {k: v for k, v in params.items() if k in FORECASTER_DEFAULTS or k == "quiet"}
         self = cls(**known)
         self.model_, self.scaling_, self.series_ = model, scaling, series
+        self.members_ = [self]
         self.settings_ = {**self._settings(), **{k: settings[k] for k in settings
                                                  if k in self._settings()}}
         self.solve_config_, self.train_config_ = make_configs(self.settings_)
@@ -357,43 +382,14 @@ class Forecaster:
         self.history_ = history or []
         return self
 
-    # ------------------------------------------------------------------------- figures
-
-    def plot(self, h: int, *, history: int | None = None, data=None):
-        """A figure of the data and the forecast ``h`` steps ahead (fan of bands, a few paths).
-
-        Returns:
-            A matplotlib Figure (not shown; ``fig.savefig(path)`` to keep it).
-        """
-        from .plotting import plot_forecast
-
-        result = self.forecast(h, data=data)
-        series = self.series_ if data is None else as_series(data)
-        _, one = groups_of(result)[0]
-        observed = series.ys.numpy()
-        kwargs = {} if history is None else {"history": history}
-        return plot_forecast(one.times, one.samples, obs_t=series.ts.numpy(),
-                             observed=observed, origin=float(series.ts[-1]),
-                             names=series.names, time_label=series.time_name,
-                             time_origin=series.time_origin,
-                             title=f"Forecast {h} steps ahead from {len(one.samples)} sample "
-                                   f"paths", **kwargs)
-
-    def plot_loss(self):
-        """A figure of the training loss per iteration (matplotlib Figure)."""
-        from .plotting import plot_loss
-
-        self._check_fitted()
-        rows = self.history_
-        return plot_loss([int(r["iteration"]) for r in rows], [float(r["loss"]) for r in rows],
-                         title="Training loss (CRPS + energy score)"
-                         if self.settings_["objective"] == "windows" else "Training loss")
-
     def summary(self) -> dict:
-        """What was fitted: the resolved settings, the model spec, iterations and final loss."""
+        """What was fitted: the resolved settings (the best member's), the automatic
+        configuration's candidates with their validation scores and the mixture's members
+        (``selection``), the model spec, iterations and final loss."""
         self._check_fitted()
         losses = [r["loss"] for r in self.history_ if not r.get("event")]
-        return {"settings": dict(self.settings_), "model_spec": dict(self.model_.spec),
+        return {"settings": dict(self.settings_), "selection": self.selection_,
+                "model_spec": dict(self.model_.spec),
                 "solve_config": asdict(self.solve_config_), "iterations": len(self.history_),
                 "final_loss": losses[-1] if losses else None,
                 "data": {"n_points": self.series_.n_points, "n_paths": self.series_.n_paths,

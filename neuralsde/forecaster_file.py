@@ -18,22 +18,31 @@ FORMAT = "neuralsde-forecaster-1"
 
 
 def write_forecaster(path, forecaster) -> Path:
-    """Write the fitted ``forecaster`` to ``path``; returns the path."""
-    s = forecaster.series_
-    payload = {"format": FORMAT, "params": forecaster.get_params(),
-               "settings": forecaster.settings_, "spec": dict(forecaster.model_.spec),
-               "state_dict": forecaster.model_.state_dict(),
-               "scaling": forecaster.scaling_.to_dict(),
-               "train_scaling": forecaster.train_scaling_.to_dict(),
-               "series": {"ts": s.ts, "ys": s.ys, "names": s.names, "time_name": s.time_name,
-                          "time_origin": s.time_origin, "groups": s.groups, "source": s.source},
-               "history": forecaster.history_}
+    """Write the fitted ``forecaster`` to ``path`` (with the members of its mixture and its
+    automatic configuration's record); returns the path."""
+    payload = _payload(forecaster)
+    if len(forecaster.members_) > 1:
+        payload["members"] = [_payload(m) for m in forecaster.members_]
+    payload["selection"] = forecaster.selection_
     return atomic_write(path, write_bytes_with(lambda handle: torch.save(payload, handle)))
+
+
+def _payload(forecaster) -> dict:
+    s = forecaster.series_
+    return {"format": FORMAT, "params": forecaster.get_params(),
+            "settings": forecaster.settings_, "spec": dict(forecaster.model_.spec),
+            "state_dict": forecaster.model_.state_dict(),
+            "scaling": forecaster.scaling_.to_dict(),
+            "train_scaling": forecaster.train_scaling_.to_dict(),
+            "series": {"ts": s.ts, "ys": s.ys, "names": s.names, "time_name": s.time_name,
+                       "time_origin": s.time_origin, "groups": s.groups, "source": s.source},
+            "history": forecaster.history_}
 
 
 def read_forecaster(path) -> dict:
     """The parts :meth:`neuralsde.Forecaster.from_parts` takes: ``params``, ``settings``,
-    ``model``, ``scaling``, ``series``, ``train_scaling``, ``history``.
+    ``model``, ``scaling``, ``series``, ``train_scaling``, ``history``; and ``members`` (the
+    mixture's members' parts, empty for one model) and ``selection``.
 
     Raises:
         ValueError: naming the file when it is not a forecaster file.
@@ -44,6 +53,13 @@ def read_forecaster(path) -> dict:
         raise ValueError(f"{path}: not a readable forecaster file ({err}).") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a neuralsde forecaster file (no {FORMAT!r} format).")
+    parts = _parts(payload)
+    parts["members"] = [_parts(m) for m in payload.get("members") or []]
+    parts["selection"] = payload.get("selection")
+    return parts
+
+
+def _parts(payload: dict) -> dict:
     model = build_model(payload["spec"])
     first = next(iter(payload["state_dict"].values()))
     model.to(dtype=first.dtype).load_state_dict(payload["state_dict"])

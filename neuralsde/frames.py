@@ -122,3 +122,24 @@ def time_labels(series: TimeSeries, times: list[float]) -> list:
     import pandas as pd
 
     return list(pd.to_datetime(labels))
+
+
+def paths_frame(result, *, dated: bool):
+    """The sample paths of a forecast as a long DataFrame with columns ``[unique_id,]
+    sample_id, ds`` and one column per channel (``ds`` Timestamps when ``dated``)."""
+    import pandas as pd
+
+    frames = []
+    for label, one in groups_of(result):
+        s, k, _ = one.samples.shape
+        frame = pd.DataFrame({"sample_id": np.repeat(np.arange(s), k),
+                              "ds": np.tile(np.asarray(one.time_labels(), dtype=object), s)})
+        if label is not None:
+            frame.insert(0, "unique_id", label)
+        for c, name in enumerate(one.names):
+            frame[name] = one.samples[:, :, c].reshape(-1)
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    if dated:
+        out["ds"] = pd.to_datetime(out["ds"])
+    return out

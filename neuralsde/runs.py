@@ -66,6 +66,8 @@ class Run:
         if self.settings.get("objective") == "start":
             raise ValueError(f"{self.folder}: a run of the reference workflow (the start "
                              "objective) has no Forecaster; use Run.forecast.")
+        if (self.folder / "forecaster.pt").is_file():  # an automatic configuration's mixture
+            return Forecaster.load(self.folder / "forecaster.pt")
         return Forecaster.from_parts(self.settings, self.settings, self.model, self.scaling,
                                      self.series.head(self.n_train))
 

@@ -37,8 +37,7 @@ def rolling_origin(forecaster, data, h: int, n_windows: int, step: int | None, *
         train = series.head(cut)
         model = forecaster
         if refit:
-            model = type(forecaster)(**forecaster.get_params())
-            model._train(train, model.resolve(train))
+            model = type(forecaster)(**forecaster.get_params()).fit(train)
         elif forecaster.model_ is None:
             raise RuntimeError("refit=False forecasts with this model: fit it first.")
         future = series.ts[cut:cut + h].numpy()
@@ -54,6 +53,8 @@ def rolling_origin(forecaster, data, h: int, n_windows: int, step: int | None, *
                 entry[ok] = _crps_entries(x[:, ok], y[ok])
                 crps.append(entry)
         frame.insert(0, "cutoff", time_labels(series, [float(series.ts[cut - 1])])[0])
+        frame["config"] = (" | ".join(model.selection_["members"]) if model.selection_
+                           else "given")  # the automatic configuration's mixture
         y = entries(truth)
         frame.insert(frame.columns.get_loc("mean"), "y", y)
         frame["crps"] = np.concatenate(crps)

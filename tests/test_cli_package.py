@@ -88,4 +88,5 @@ def test_help_states_every_default_once_in_one_format(capsys):
         assert re.search(r"\(default: [^()]+\)", entry), entry
         value = DEFAULTS.get(action.dest)
         if value is not None and not isinstance(value, bool):
-            assert f"(default: {value}" in entry, entry
+            assert (f"(default: {value}" in entry  # --data's own default first, if any
+                    or f" with --data, {value} without" in entry), entry

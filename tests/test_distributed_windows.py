@@ -51,11 +51,13 @@ def test_a_shard_of_the_windows_batch_solves_exactly_its_windows():
 
 
 @pytest.mark.skipif(not os.path.exists(TORCHRUN), reason="torchrun not installed")
-@pytest.mark.parametrize("flags", [["--dt", "0.5"], ["--state-dim", "2", "--lags", "2"]],
+@pytest.mark.parametrize("flags", [["--dt", "0.5", "--state-dim", "1"],
+                                   ["--dt", "adaptive", "--state-dim", "2", "--lags", "2"]],
                          ids=["fixed", "adaptive-latent"])
 def test_torchrun_two_processes_match_one_process_on_windows(tmp_path, flags):
     data = _csv(tmp_path / "ou.csv", n=20)
-    common = ["--data", str(data), "--objective", "windows", "--iters", "4", "--windows", "5",
+    common = ["--data", str(data), "--objective", "windows", "--method", "sri",
+              "--scaling", "standard", "--iters", "4", "--windows", "5",
               "--window-samples", "4", "--window-length", "3", "--dtype", "float64",
               "--threads", "1", "--quiet", *flags]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

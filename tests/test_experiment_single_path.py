@@ -64,6 +64,7 @@ def test_quick_run_writes_data_run_json_and_figure(tmp_path):
     assert settings["window_length"] == sp.QUICK["window_length"]
     assert settings["model_spec"]["kind"] == "mlp"
     assert report["cli_args"][:4] == ["--data", "data.csv", "--out", "run"]
+    assert report["cli_args"][9:13] == ["--scaling", "standard", "--state-dim", "1"]
     assert report["scaling"]["method"] == "standard"
 
     timings = json.loads((out / "timings.json").read_text())

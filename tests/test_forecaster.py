@@ -137,13 +137,13 @@ def test_cross_validation_scores_each_origin_on_what_followed(monthly):
 
 def test_the_forecaster_owns_its_threads_and_defaults(monthly):
     before = torch.get_num_threads()
-    model = ns.Forecaster(**TINY, threads=1).fit(monthly)
+    model = ns.Forecaster(**TINY, threads=1, scaling="standard", state_dim=1).fit(monthly)
     assert torch.get_num_threads() == before
-    from neuralsde.fit.settings import DEFAULTS
+    from neuralsde.fit.settings import build_parser, resolve
 
+    settings = resolve(build_parser().parse_args(["--data", "any.csv"]))
     for key, value in ns.forecaster.FORECASTER_DEFAULTS.items():
-        if key != "objective":
-            assert DEFAULTS[key] == value, key  # the command line's defaults are the object's
+        assert settings[key] == value, key  # a user's series gets the object's defaults
     assert model.summary()["iterations"] == 3
 
 

@@ -85,5 +85,8 @@ def test_the_cli_uses_and_records_the_training_parts_memory(tmp_path):
                  "--window-samples", "2", "--samples", "4", "--quiet", "--out", str(out)]) == 0
     train = load_csv(data).head(150)
     settings = json.loads((out / "metrics.json").read_text())["settings"]
-    assert settings["window_length"] == memory_length(train, 8) < 8
+    short = memory_length(train, 8)  # the automatic configuration's short and long windows
+    assert settings["window_length"] in (short, 4 * short) and short < 8
+    assert f"window_length={4 * short}" in [key for row in settings["selection"]["candidates"]
+                                            for key in row["key"].split(",")]
     assert settings["objective_settings"]["horizon"] == settings["window_length"]

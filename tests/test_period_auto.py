@@ -99,7 +99,9 @@ def test_cli_period_auto_stores_the_training_parts_period(tmp_path):
     assert done.returncode == 0, done.stderr
     settings = json.loads((tmp_path / "run" / "run.json").read_text())["settings"]
     assert settings["period"] == pytest.approx(12.0, rel=0.02)  # not the held-out part's 3
-    assert settings["window_length"] == math.ceil(settings["period"])  # one period's points
+    chosen = json.loads((tmp_path / "run" / "metrics.json").read_text())["settings"]
+    one = math.ceil(settings["period"])  # one period's points, or 4 times (auto), at most 32
+    assert chosen["window_length"] in (one, min(4 * one, 32))
     assert f"--period auto: {settings['period']:.6g}" in done.stdout
 
 

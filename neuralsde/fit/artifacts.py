@@ -88,9 +88,10 @@ class _Sampler:
     are still written."""
 
     def __init__(self, model, n: int, state_dim: int, solve_config: SolveConfig,
-                 scaling: Scaling, seed: int):
+                 scaling: Scaling, seed: int, mixture=None):
         self.model, self.n, self.state_dim = model, n, state_dim
         self.solve_config, self.scaling, self.seed = solve_config, scaling, seed
+        self.mixture = mixture  # an automatically configured Forecaster: it forecasts
         self.errors: list[str] = []
 
     def __call__(self, y0: torch.Tensor, times: torch.Tensor, t0: float | None = None):
@@ -341,7 +342,8 @@ def _summarise(say: Callable[..., None], folder: Path, metrics: dict) -> None:
 
 def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, scaling: Scaling,
                     settings: dict, solve_config: SolveConfig, train_config: TrainConfig, result,
-                    wall_start: float, argv, say, net_scaling: Scaling | None = None) -> dict:
+                    wall_start: float, argv, say, net_scaling: Scaling | None = None,
+                    mixture=None) -> dict:
     """Samples, plots, metrics and the model of a finished (or stopped) run.
 
     ``samples.npz`` holds ``t`` (T,), ``samples`` (S, T, d): the model run freely from the
@@ -367,12 +369,14 @@ def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, sc
         wall_start: ``time.perf_counter()`` at the start of the run.
         argv: the command line, stored in the metrics.
         say: prints a summary line (or nothing when quiet).
+        mixture: the fitted :class:`neuralsde.Forecaster` of an automatic configuration (its
+            best member is ``model``): the holdout forecast is its mixture's.
 
     Returns:
         The metrics written to ``metrics.json``.
     """
     draw = _Sampler(model, settings["samples"], settings["state_dim"], solve_config, scaling,
-                    sample_seed(settings["seed"]))
+                    sample_seed(settings["seed"]), mixture)
     sampled = _draw_samples(draw, series, n_train, scaling, settings["objective"] != "start",
                             net_scaling)
     atomic_write(folder / "samples.npz",

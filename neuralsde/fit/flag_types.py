@@ -99,3 +99,13 @@ def horizon_step(text: str) -> float | str:
             f"otherwise) nor a pandas offset alias for dated data such as {OFFSET_EXAMPLES}"
         ) from None
     return text.strip()
+
+
+def step(text: str):
+    """``--dt``: ``adaptive`` (None: the adaptive solver's steps), or a finite number > 0."""
+    return None if text == "adaptive" else positive_float(text)
+
+
+def auto_or_positive_int(text: str):
+    """``auto`` (chosen by validation), or an integer >= 1."""
+    return "auto" if text == "auto" else positive_int(text)

@@ -104,9 +104,13 @@ def group_forecasts(draw, train: TimeSeries, times: torch.Tensor) -> np.ndarray:
     (:func:`neuralsde.forecasting.forecast`), NaN (and the error recorded) when the solver
     fails."""
     try:
-        result = forecast(draw.model, train, None, samples=draw.n, seed=draw.seed,
-                          scaling=draw.scaling, solve_config=draw.solve_config,
-                          times=times.numpy())
+        if getattr(draw, "mixture", None) is not None:
+            result = draw.mixture.forecast(None, data=train, samples=draw.n, seed=draw.seed,
+                                           times=times.numpy())
+        else:
+            result = forecast(draw.model, train, None, samples=draw.n, seed=draw.seed,
+                              scaling=draw.scaling, solve_config=draw.solve_config,
+                              times=times.numpy())
     except SolverError as err:
         draw.errors.append(str(err))
         return np.full((draw.n, len(times), train.n_paths, train.dim), np.nan)

@@ -19,11 +19,14 @@ import torch
 
 from .. import __version__, build_model, distributed
 from .._checks import WriteError
+from ..auto import AUTO, AUTO_KEYS, base_settings, needs_selection
 from ..data import Scaling, TimeSeries
 from ..forecaster import FORECASTER_DEFAULTS, Forecaster
 from ..run_files import holdout_split
 from ..solvers import SolveConfig
 from ..train import TrainConfig, fit, load_checkpoint
+from ..train.config import FitResult
+from ..train.history import HistoryFile
 from .artifacts import write_artifacts
 from .data_checks import check_holdout, check_holdout_windows, check_horizon
 from .errors import PROG, PlainErrors, fail, say_error
@@ -107,6 +110,9 @@ def _new_run(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: li
     solve_config, train_config = configs(settings, parser)
     rank, world = _world()
     check_world(settings, world, parser)
+    if world > 1 and needs_selection(settings):
+        parser.error("automatic configuration runs in one process: give --scaling, "
+                     "--state-dim and --window-length to train with several")
     dev = device(settings["device"], parser)
     series = load_series(args, parser)
     _check_against_data(settings, series)
@@ -129,7 +135,16 @@ def _check_against_data(settings: dict, series: TimeSeries) -> None:
     """The checks of the flags against the data (one line, exit status 2, no usage), all before
     training: the objective's, and :mod:`~neuralsde.fit.data_checks`' of ``--holdout``,
     ``--horizon`` and ``--horizon-step``; sets ``settings["state_dim"]`` and
-    ``settings["window_length"]``."""
+    ``settings["window_length"]``. Settings left to the automatic configuration (``auto``) stay
+    so; the checks see the base candidate's (:mod:`neuralsde.auto`)."""
+    auto = {k: AUTO for k in AUTO_KEYS if settings[k] == AUTO}
+    settings.update(base_settings(settings))
+    _check_resolved(settings, series)
+    settings.update(auto)
+
+
+def _check_resolved(settings: dict, series: TimeSeries) -> None:
+    """:func:`_check_against_data` on concrete settings."""
     state_dim = default_state_dim(settings, series)
     if state_dim < series.dim:
         fail(f"--state-dim {state_dim} is smaller than the {series.dim} observed channels of the "
@@ -188,6 +203,8 @@ def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: lis
     folder = Path(args.resume)
     run = _stored_settings(parser, args, folder)
     settings, data_args = run["settings"], run["data_args"]
+    if needs_selection(settings):  # finished candidates and members are kept in selection/
+        return _resume_automatic(parser, folder, settings, data_args, args, argv)
     try:
         state = load_checkpoint(folder / "checkpoint.pt")
     except ValueError as err:
@@ -217,6 +234,19 @@ def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: lis
                                                 resume=state))
 
 
+def _resume_automatic(parser, folder: Path, settings: dict, data_args: dict, args, argv) -> int:
+    """``--resume`` of an automatically configured run: the selection starts again, reading
+    back every candidate and member that finished (``folder/selection``)."""
+    solve_config, train_config = configs(settings, parser)
+    dev = device(settings["device"], parser)
+    run = read_run(folder)
+    check_same_data(folder, run)
+    series = load_series(argparse.Namespace(**data_args), parser)
+    check_same_data(folder, run, series)
+    return _with_threads(settings, lambda: _run(args.quiet, settings, series, folder,
+                                                solve_config, train_config, dev, argv))
+
+
 def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
          solve_config: SolveConfig, train_config: TrainConfig, dev: torch.device, argv,
          resume: dict | None = None) -> int:
@@ -226,9 +256,8 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
     distributed run), so nothing here exits for a bad flag.
     """
     rank, world = _world()
-    lead = rank == 0
+    lead, shard = rank == 0, None
     quiet = quiet or not lead
-    shard = None
     unit = "windows" if settings["objective"] == "windows" else "paths"  # what is split
     if world > 1:
         start, size = distributed.split(settings[unit], rank, world)
@@ -244,8 +273,8 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
     else:
         scaling = Scaling.fit(train, settings["scaling"])
         torch.manual_seed(settings["seed"])
-        model = build_model(model_spec(settings, scaling))
-        model = model.to(dtype=getattr(torch, settings["dtype"]), device=dev)
+        model = build_model(model_spec(settings, scaling)).to(
+            dtype=getattr(torch, settings["dtype"]), device=dev)
     if resume is not None:
         say(f"neuralsde {__version__}: resuming {folder} at iteration {resume['iteration']}")
     else:
@@ -262,7 +291,9 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
                  "checkpoint_path": folder / "checkpoint.pt" if lead else None,
                  "callbacks": [stop], "resume": resume, "shard": shard}
         if forecaster is not None:
-            result = forecaster._train(train, settings, quiet=quiet, **hooks)
+            result = (_fit_automatic(forecaster, train, folder, settings, say)
+                      if needs_selection(settings)
+                      else forecaster._train(train, settings, quiet=quiet, **hooks))
             model, scaling = forecaster.model_, forecaster.train_scaling_
             objective_settings, net_scaling = forecaster.objective_settings_, forecaster.scaling_
         else:
@@ -284,16 +315,46 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
                                       scaling=scaling, settings=settings,
                                       solve_config=solve_config, train_config=train_config,
                                       result=result, wall_start=wall_start, argv=argv, say=say,
-                                      net_scaling=net_scaling)
+                                      net_scaling=net_scaling,
+                                      mixture=forecaster if "selection" in settings else None)
             if settings.get("horizon"):  # with the slope error the holdout forecast used
                 forecast_with = Scaling.from_dict(metrics["settings"]["scaling"])
                 write_forecast(folder, model=model, series=series, scaling=forecast_with,
-                               solve_config=solve_config, settings=settings, say=say)
+                               solve_config=solve_config, settings=settings, say=say,
+                               mixture=forecaster if "selection" in settings else None)
         except OSError as err:  # a writer outside atomic_write (samples.npz)
             raise WriteError.of(err, folder) from err
     if result.stopped.startswith("diverged"):
         say(f"stopped: {result.stopped}")
     return stop.status if stop.signalled else 0
+
+
+def _fit_automatic(forecaster: Forecaster, train: TimeSeries, folder: Path, settings: dict,
+                   say) -> FitResult:
+    """The automatic configuration (:mod:`neuralsde.auto`) on the training part: candidates
+    and members kept in ``folder/selection`` (a killed run, resumed, skips what finished), the
+    whole fitted forecaster in ``folder/forecaster.pt``, the best member's history in
+    ``history.csv``. ``settings`` gets the best member's resolved settings and ``selection``."""
+    start = time.perf_counter()
+    say(f"automatic configuration: validating candidates for {', '.join(AUTO_KEYS)} "
+        f"(kept in {folder / 'selection'})")
+    forecaster.fit(train, checkpoint_dir=folder / "selection")
+    for key in ("scaling", "state_dim", "window_length", "period"):
+        settings[key] = forecaster.settings_[key]
+    settings["selection"] = forecaster.selection_
+    for row in forecaster.selection_["candidates"]:
+        score = "-" if row.get("score") is None else f"{row['score']:.5g}"
+        say(f"  {row['key']:45s} validation CRPS {score}")
+    say(f"mixture of {len(forecaster.members_)}: {' | '.join(forecaster.selection_['members'])}")
+    forecaster.save(folder / "forecaster.pt")
+    history = HistoryFile(folder / "history.csv")
+    try:
+        for row in forecaster.history_:
+            history.write(row)
+    finally:
+        history.close()
+    return FitResult(history=list(forecaster.history_),
+                     wall_seconds=time.perf_counter() - start)
 
 
 def _peak_memory_mb(dev: torch.device) -> dict:

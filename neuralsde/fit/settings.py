@@ -25,6 +25,7 @@ from ..train import DIVERGENCE_POLICIES, TrainConfig
 from ..train.recipe import make_configs
 from .data_checks import MAX_FORECAST_VALUES, MAX_HORIZON
 from .errors import data_message, fail
+from .flag_types import auto_or_positive_int as _auto_or_positive_int
 from .flag_types import count as _count
 from .flag_types import fraction as _fraction
 from .flag_types import horizon_step as _horizon_step
@@ -33,15 +34,21 @@ from .flag_types import open_fraction as _open_fraction
 from .flag_types import period_flag
 from .flag_types import positive_float as _positive_float
 from .flag_types import positive_int as _positive_int
+from .flag_types import step as _step
 
-#: What ``python -m neuralsde.fit`` does without flags (and what ``--blog`` changes). The
-#: settings of a user's series are :class:`neuralsde.Forecaster`'s defaults; the reference
-#: workflow's own (the start objective, its paths, loss and curriculum) are added here.
+#: What ``python -m neuralsde.fit`` does without flags, the reference workflow (and what
+#: ``--blog`` changes): its start objective, paths, loss and curriculum, and the adaptive SRI
+#: solver. A user's series (``--data``) gets :data:`DATA_DEFAULTS` instead.
 DEFAULTS = {
-    **FORECASTER_DEFAULTS, "objective": "start", "stage_iters": 300, "curriculum": True,
+    **FORECASTER_DEFAULTS, "scaling": "standard", "period": None, "state_dim": None,
+    "window_length": None, "ensemble": 1, "windows": 64, "iters": 500, "method": "sri",
+    "dt": None, "objective": "start", "stage_iters": 300, "curriculum": True,
     "paths": 16, "loss": "mse", "model": "sde", "holdout": None, "horizon": None,
     "horizon_step": None,
 }
+#: The settings of a user's series (``--data`` without ``--objective start`` or ``--blog``):
+#: :class:`neuralsde.Forecaster`'s defaults, the automatic configuration included.
+DATA_DEFAULTS = {**DEFAULTS, **FORECASTER_DEFAULTS, "objective": "windows"}
 #: Objectives of ``--objective``; without the flag, "start" for the built-in data and "windows"
 #: for ``--data``.
 OBJECTIVES = ("start", "windows", "transition")
@@ -73,7 +80,10 @@ _S = argparse.SUPPRESS
 
 
 def _default(key: str, note: str = "") -> str:
-    """``"(default: X)"`` for ``DEFAULTS[key]``, with an optional ``note`` after the value."""
+    """``"(default: X)"`` for ``DEFAULTS[key]``, with an optional ``note`` after the value, and
+    ``--data``'s default where it differs."""
+    if DATA_DEFAULTS[key] != DEFAULTS[key]:
+        return f"(default: {DATA_DEFAULTS[key]} with --data, {DEFAULTS[key]} without{note})"
     return f"(default: {DEFAULTS[key]}{note})"
 
 
@@ -145,14 +155,20 @@ def _add_training_flags(p: argparse.ArgumentParser) -> None:
     tr.add_argument("--lr-final", type=_fraction, default=_S,
                     help="cosine decay to lr * this within each stage; 1 keeps it constant "
                          + _default("lr_final"))
-    tr.add_argument("--scaling", choices=SCALINGS, default=_S,
-                    help="normalisation for training; trend removes a line in time first "
+    tr.add_argument("--scaling", choices=("auto", *SCALINGS), default=_S,
+                    help="normalisation for training; auto: chosen by validation among "
+                         "standard, log (positive data) and trend; trend removes a line first "
                          "(forecasts go on with its last quarter's slope); log and log-trend "
                          "work on log(y) (positive series whose changes scale with their level) "
                          + _default("scaling"))
-    tr.add_argument("--state-dim", type=_positive_int, default=_S, help="state dimension: the "
-                    "observed channels first, the rest latent (default: observed + 2 for the "
-                    "start objective, observed for windows and transition)")
+    tr.add_argument("--state-dim", type=_auto_or_positive_int, default=_S, help="state "
+                    "dimension: the observed channels first, the rest latent; auto: none or one "
+                    "latent channel, by validation (default: auto with --data, observed + 2 for "
+                    "the start objective)")
+    tr.add_argument("--ensemble", type=_positive_int, default=_S, metavar="K",
+                    help="with automatic configuration (any auto setting), the K best "
+                         "validated candidates forecast as one equal-weight mixture "
+                         + _default("ensemble"))
     tr.add_argument("--samples", type=_positive_int, default=_S,
                     help="sample paths saved and plotted " + _default("samples"))
 
@@ -194,11 +210,12 @@ def _add_objective_flags(p: argparse.ArgumentParser) -> None:
                     help="windows per iteration " + _default("windows"))
     ob.add_argument("--window-samples", type=_integer_at_least(2), default=_S, metavar="M",
                     help="paths per window, the scored ensemble " + _default("window_samples"))
-    ob.add_argument("--window-length", type=_positive_int, default=_S, metavar="H",
-                    help="observation times each window simulates and scores (default: "
-                         "without --period the series' memory, the lags over which its "
-                         "autocorrelation stays >= 1/e, 1 to 8; with --period the observations "
-                         "of one period, 8 to 32)")
+    ob.add_argument("--window-length", type=_auto_or_positive_int, default=_S, metavar="H",
+                    help="observation times each window simulates and scores; auto: the "
+                         "length below or four times it (at most 32), by validation (default: "
+                         "auto with --data; else without --period the series' memory, the lags "
+                         "over which its autocorrelation stays >= 1/e, 1 to 8; with --period "
+                         "the observations of one period, 8 to 32)")
     ob.add_argument("--time-grid", type=_time_grid, default=_S, metavar="F",
                     help="on calendar-like times (every spacing within 15 %% of the median: "
                          "months, quarters) round the windows' relative target times to this "
@@ -214,7 +231,8 @@ def _add_objective_flags(p: argparse.ArgumentParser) -> None:
                                "/ P, P in the data's time units (days for dates); dates: the "
                                "season the timestamps imply (a year for weekly to quarterly "
                                "dates, a day for sub-daily ones); auto: the training part's "
-                               "highest periodogram peak (default: none, autonomous)")
+                               "highest periodogram peak (default: dates with --data; none, "
+                               "autonomous, without)")
 
 
 def _add_solver_flags(p: argparse.ArgumentParser) -> None:
@@ -234,9 +252,10 @@ def _add_solver_flags(p: argparse.ArgumentParser) -> None:
                     help="relative tolerance of adaptive steps " + _default("rtol"))
     sv.add_argument("--atol", type=_positive_float, default=_S,
                     help="absolute tolerance of adaptive steps " + _default("atol"))
-    sv.add_argument("--dt", type=_positive_float, default=_S,
+    sv.add_argument("--dt", type=_step, default=_S,
                     help="fixed step size in training time units, where the data's mean "
-                         "spacing is 1 (default: adaptive steps)")
+                         "spacing is 1; adaptive: the adaptive solver's steps (default: 0.25 "
+                         "with --data, adaptive without)")
     sv.add_argument("--dtype", choices=("float32", "float64"), default=_S,
                     help="precision of the model " + _default("dtype"))
     sv.add_argument("--device", default=_S,
@@ -277,7 +296,8 @@ def resolve(args: argparse.Namespace) -> dict:
     Returns:
         One value for every key of :data:`DEFAULTS`, plus ``"blog"``.
     """
-    settings = dict(DEFAULTS)
+    data_run = getattr(args, "data", None) and getattr(args, "objective", "windows") != "start"
+    settings = dict(DATA_DEFAULTS if data_run and not args.blog else DEFAULTS)
     if args.blog:
         settings.update(BLOG)
     for key in DEFAULTS:

@@ -1,0 +1,269 @@
+"""Automatic configuration of a :class:`neuralsde.Forecaster`, as AutoARIMA chooses its orders:
+the settings left at ``"auto"`` (``scaling``, ``state_dim``, ``window_length``) are chosen by
+rolling-origin validation inside the training part, and the best ``ensemble`` candidates,
+trained on further on the whole training part, forecast as one equal-weight mixture.
+
+How a candidate is scored: a short fit (:data:`SELECTION`) on the training part less its last
+two validation horizons ``h``, then forecasts from origins a third of ``h`` apart over those two
+horizons, each from the data before its origin only; the score is the mean CRPS of those
+forecasts. Candidates come in stages, cheap first: the scalings (level, trend, and for positive
+data log and log-trend); then, with the best scaling, a latent channel started by the encoder,
+long windows that see slow dynamics, and both together (a cycle in a latent channel shows over
+long windows). A member of the mixture starts from its validation fit's weights
+(:data:`MEMBER_ITERS`).
+
+A ``directory`` keeps every finished candidate's score, weights and member, so a killed fit
+restarts where it stopped and ends with the numbers an uninterrupted one gives."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ._checks import atomic_write, write_bytes_with
+from .data import TimeSeries
+from .forecast_result import Forecast, PanelForecast
+from .train.recipe import WINDOW_LENGTH_MAX, default_window_length, resolve_period
+
+__all__ = ["AUTO", "AUTO_KEYS", "BASE", "MEMBER_ITERS", "SELECTION", "base_settings", "fit_auto",
+           "mixture", "needs_selection", "split_samples"]
+
+#: The value that asks for a setting to be chosen by validation.
+AUTO = "auto"
+#: The settings that can be ``"auto"``.
+AUTO_KEYS = ("scaling", "state_dim", "window_length")
+#: A candidate's validation fit, against the final fit: a fraction of the iterations and of
+#: the windows per iteration. A member of the mixture starts from its validation fit's
+#: weights and trains ``MEMBER_ITERS`` of the iterations more on the whole training data.
+SELECTION = {"iters": 1 / 3, "windows": 1 / 2}
+MEMBER_ITERS = 1 / 3
+#: The validation horizon: a season's observations, else this many, within [2, n / 6].
+VALIDATION_HORIZON = 8
+
+
+#: The base candidate's value of each ``"auto"`` setting.
+BASE = {"scaling": "standard", "state_dim": None, "window_length": None}
+
+
+def base_settings(settings: dict) -> dict:
+    """``settings`` with each ``"auto"`` setting as the base candidate's (:data:`BASE`)."""
+    return {**settings, **{k: v for k, v in BASE.items() if settings.get(k) == AUTO}}
+
+
+def needs_selection(params: dict) -> bool:
+    """Does a forecaster with ``params`` choose any setting by validation?"""
+    return any(params[k] == AUTO for k in AUTO_KEYS)
+
+
+def _key(overrides: dict) -> str:
+    return ",".join(f"{k}={overrides[k]}" for k in sorted(overrides)) or "base"
+
+
+def _fingerprint(params: dict, series: TimeSeries) -> str:
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
+    for array in (series.ts, series.ys):
+        digest.update(np.ascontiguousarray(array.numpy()).tobytes())
+    return digest.hexdigest()[:16]
+
+
+class _Store:
+    """Finished candidates' scores (``selection.json``) and fitted members (``member-*.pt``)
+    in ``directory``; nothing is kept without one."""
+
+    def __init__(self, directory, fingerprint: str):
+        self.dir = None if directory is None else Path(directory)
+        self.rows: dict[str, dict] = {}
+        self.fingerprint = fingerprint
+        if self.dir is None:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.dir / "selection.json"
+        if path.exists():
+            saved = json.loads(path.read_text())
+            if saved.get("fingerprint") != fingerprint:
+                raise ValueError(f"checkpoint_dir={str(self.dir)!r} holds the selection of other "
+                                 "data or settings; give an empty folder.")
+            self.rows = {r["key"]: r for r in saved["candidates"]}
+
+    def put(self, row: dict) -> None:
+        self.rows[row["key"]] = row
+        if self.dir is not None:
+            text = json.dumps({"fingerprint": self.fingerprint,
+                               "candidates": list(self.rows.values())}, indent=1)
+            _write_text(self.dir / "selection.json", text)
+
+    def path(self, kind: str, key: str) -> Path | None:
+        if self.dir is None:
+            return None
+        return self.dir / f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"
+
+    def put_weights(self, key: str, state: dict | None) -> None:
+        path = self.path("candidate", key)
+        if path is not None and state is not None:
+            atomic_write(path, write_bytes_with(lambda handle: torch.save(state, handle)))
+
+    def get_weights(self, key: str) -> dict | None:
+        path = self.path("candidate", key)
+        if path is None or not path.exists():
+            return None
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _validation_horizon(period, series: TimeSeries) -> int:
+    spacing = float(series.ts.diff().median()) if series.n_points > 1 else 1.0
+    per = VALIDATION_HORIZON
+    if period is not None and spacing > 0:
+        per = max(math.ceil(period / spacing - 1e-9), 2)
+    return max(2, min(per, series.n_points // 6))
+
+
+def _candidate(forecaster, base: dict, overrides: dict, *, selection: bool, warm=False):
+    """A forecaster with ``base`` (concrete) and ``overrides``: a validation fit's when
+    ``selection``, a member's from a ``warm`` start's else."""
+    params = {**base, **overrides}
+    if selection:
+        params["iters"] = max(1, round(params["iters"] * SELECTION["iters"]))
+        params["windows"] = max(1, round(params["windows"] * SELECTION["windows"]))
+    elif warm:
+        params["iters"] = max(1, round(params["iters"] * MEMBER_ITERS))
+    return type(forecaster)(**params, ensemble=1, quiet=forecaster.quiet)
+
+
+def _score(forecaster, base, overrides, series: TimeSeries, h: int, weights: dict) -> dict:
+    """Validate one candidate: fit on all but the last ``2 h`` points, forecast from the two
+    origins, mean CRPS; its weights go into ``weights``. A candidate that cannot run on the
+    data scores infinity, with why."""
+    from .validation import rolling_origin
+
+    start = time.perf_counter()
+    candidate = _candidate(forecaster, base, overrides, selection=True)
+    row = {"key": _key(overrides), "overrides": overrides}
+    try:
+        candidate.fit(series.head(series.n_points - 2 * h))
+        weights[row["key"]] = candidate.model_.state_dict()
+        step = max(1, h // 3)  # overlapping origins: more forecasts from the same fit
+        frame = rolling_origin(candidate, series, h, 1 + h // step, step, refit=False)
+        crps = frame["crps"].to_numpy(dtype=float)
+        score = float(np.nanmean(crps))
+        row["score"] = score if math.isfinite(score) else math.inf
+    except ValueError as error:
+        row["score"], row["refused"] = math.inf, str(error)
+    row["seconds"] = round(time.perf_counter() - start, 3)
+    return row
+
+
+def _stages(forecaster, base: dict, series: TimeSeries):
+    """The candidates, stage by stage: each stage a function of the rows so far that returns
+    the overrides to try next."""
+    auto = [k for k in AUTO_KEYS if forecaster.params[k] == AUTO]
+    d = series.dim
+
+    def scalings(rows):
+        if "scaling" not in auto:
+            return [{}]
+        positive = bool(np.nanmin(series.ys.numpy()) > 0)
+        return [{"scaling": s} for s in ("standard", "log", "trend", "log-trend")
+                if positive or not s.startswith("log")]
+
+    def best(rows):
+        ok = [r for r in rows if math.isfinite(r["score"])]
+        return min(ok, key=lambda r: r["score"])["overrides"] if ok else {}
+
+    def structure(rows):
+        top, out = best(rows), []
+        latent = [{}, {"state_dim": d + 1}] if "state_dim" in auto else [{}]
+        lengths = [{}]
+        if "window_length" in auto:
+            settings = {**forecaster._settings(), **base, **top}
+            short = default_window_length({**settings, "window_length": None}, series)
+            long = min(4 * short, WINDOW_LENGTH_MAX)
+            if long > short:
+                lengths.append({"window_length": long})
+        for one in latent:  # a latent cycle shows over long windows: both together too
+            out.extend({**top, **one, **two} for two in lengths if one or two)
+        return out
+
+    return (scalings, structure)
+
+
+def fit_auto(forecaster, series: TimeSeries, directory=None) -> None:
+    """Choose ``forecaster``'s ``"auto"`` settings on ``series`` (the training data), fit the
+    best ``ensemble`` candidates on all of it, and set the fitted attributes (the best member's)
+    and ``members_`` and ``selection_``."""
+    base = {k: v for k, v in forecaster.params.items()}
+    base["period"] = resolve_period({**forecaster._settings(), "scaling": "standard"}, series)
+    base = base_settings(base)
+    base.pop("ensemble")
+    store = _Store(directory, _fingerprint(forecaster.get_params(), series))
+    h = _validation_horizon(base["period"], series)
+    rows, note, weights = [], None, {}
+    if series.n_points - 2 * h < 3 * VALIDATION_HORIZON:
+        note = (f"{series.n_points} points are too few to validate on (fewer than "
+                f"{2 * h + 3 * VALIDATION_HORIZON}); the base configuration was fitted")
+        rows.append({"key": "base", "overrides": {}, "score": None})
+    else:
+        for stage in _stages(forecaster, base, series):
+            for overrides in stage(rows):
+                key = _key(overrides)
+                if any(r["key"] == key for r in rows):
+                    continue
+                row = store.rows.get(key)
+                if row is None:
+                    row = _score(forecaster, base, overrides, series, h, weights)
+                    store.put_weights(key, weights.get(key))
+                store.put(row)
+                rows.append(row)
+    ranked = sorted((r for r in rows if r["score"] is None or math.isfinite(r["score"])),
+                    key=lambda r: r["score"] or 0.0) or rows[:1]
+    members = []
+    for row in ranked[:forecaster.params["ensemble"]]:
+        members.append(_member(forecaster, base, row, series, store, weights))
+    forecaster._adopt(members[0])
+    forecaster.members_ = members
+    forecaster.selection_ = {"validation_horizon": h, "candidates": rows, "note": note,
+                             "members": [r["key"] for r in ranked[:len(members)]]}
+
+
+def _member(forecaster, base, row, series, store, weights):
+    """The candidate of ``row`` fitted on all of ``series``, from its validation fit's weights
+    (from scratch with every iteration when it had none); read back from ``store`` when a
+    previous run finished it."""
+    from .forecaster_file import write_forecaster
+
+    path = store.path("member", row["key"])
+    if path is not None and path.exists():
+        return type(forecaster).load(path)
+    init = weights.get(row["key"]) or store.get_weights(row["key"])
+    member = _candidate(forecaster, base, row["overrides"], selection=False,
+                        warm=init is not None)
+    member._train(series, member.resolve(series), init=init)
+    member.members_ = [member]
+    if path is not None:
+        write_forecaster(path, member)
+    return member
+
+
+def mixture(results: list):
+    """One forecast whose sample paths are all of ``results``' (an equal-weight mixture when
+    each has the same number of paths)."""
+    first = results[0]
+    if isinstance(first, PanelForecast):
+        return PanelForecast([mixture([r[g] for r in results]) for g in first])
+    return Forecast(times=first.times, samples=np.concatenate([r.samples for r in results]),
+                    names=first.names, time_origin=first.time_origin, group=first.group)
+
+
+def split_samples(samples: int, k: int) -> list[int]:
+    """``samples`` paths shared by ``k`` members as evenly as possible (none gets zero)."""
+    k = max(1, min(k, samples))
+    return [samples // k + (i < samples % k) for i in range(k)]
+
+
+def _write_text(path, text: str) -> Path:
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
