@@ -19,11 +19,13 @@ iterations for neuralsde (``--iters`` and ``--origins`` override it).
 **Forecasters** (``--forecasters``, comma-separated, default all; ``classical`` names all but
 neuralsde; seasonal naive, the reference of the relative scores, always runs):
 
-* ``neuralsde``: ``neuralsde.Forecaster(period=..., seed=--seed)`` with its defaults (``--iters``
-  overrides the iterations), fitted at every origin to the data before it, then
-  ``forecast(None, data=train, times=the h future times, samples=--samples)``. The period is the
-  season the timestamps imply: 365.25 days for the monthly, quarterly and weekly series, 1 day for
-  the half-hourly one, none for yearly or numeric times (lynx, fertility, the simulated series).
+* ``neuralsde``: ``neuralsde.Forecaster(seed=--seed)`` with its defaults, the automatic
+  configuration included (``--iters`` overrides the iterations), fitted at every origin to the
+  data before it, then ``forecast(None, data=train, times=the h future times,
+  samples=--samples)``; the mixture's members at each origin are recorded (``chosen``). Its
+  default season is the one the timestamps imply: 365.25 days for the monthly, quarterly and
+  weekly series, 1 day for the half-hourly one, none for yearly or numeric times (lynx,
+  fertility, the simulated series).
   A series with several channels (interest_inflation) is fitted jointly; the panel (fertility,
   19 countries) is fitted as one panel and every country forecast from its own last point.
 * ``arima``, ``ets``, ``theta``: statsforecast's ``AutoARIMA``, ``AutoETS`` and ``AutoTheta`` with

@@ -51,7 +51,8 @@ def _fine_crps(folder: Path) -> float:
     """The holdout CRPS of the run's model forecasting with a 4x finer solver."""
     run = load_run(folder)
     forecaster = run.forecaster
-    forecaster.solve_config_ = _finer(forecaster.solve_config_)
+    for member in {id(m): m for m in [forecaster, *forecaster.members_]}.values():
+        member.solve_config_ = _finer(member.solve_config_)  # every member of a mixture
     times = run.series.ts[run.n_train:].numpy()
     paths = forecaster.forecast(None, times=times).samples
     observed = run.series.ys[run.n_train:, 0, :].numpy()
