@@ -31,8 +31,8 @@ from .data import TimeSeries
 from .forecast_result import Forecast, PanelForecast
 from .train.recipe import WINDOW_LENGTH_MAX, default_window_length, resolve_period
 
-__all__ = ["AUTO", "AUTO_KEYS", "BASE", "MEMBER_ITERS", "SELECTION", "base_settings", "fit_auto",
-           "mixture", "needs_selection", "split_samples"]
+__all__ = ["AUTO", "AUTO_KEYS", "BASE", "MEMBER_ITERS", "SELECTION", "Interrupted", "base_settings",
+           "fit_auto", "mixture", "needs_selection", "split_samples"]
 
 #: The value that asks for a setting to be chosen by validation.
 AUTO = "auto"
@@ -54,6 +54,15 @@ BASE = {"scaling": "standard", "state_dim": None, "window_length": None}
 def base_settings(settings: dict) -> dict:
     """``settings`` with each ``"auto"`` setting as the base candidate's (:data:`BASE`)."""
     return {**settings, **{k: v for k, v in BASE.items() if settings.get(k) == AUTO}}
+
+
+class Interrupted(Exception):
+    """A stop asked for between two fits of the automatic configuration: ``signum`` (what the
+    ``should_stop`` check returned) and the ``directory`` that keeps what finished."""
+
+    def __init__(self, signum, directory):
+        super().__init__(f"stopped between fits; what finished is kept in {directory}")
+        self.signum, self.directory = signum, directory
 
 
 def needs_selection(params: dict) -> bool:
@@ -192,10 +201,17 @@ def _stages(forecaster, base: dict, series: TimeSeries):
     return (scalings, structure)
 
 
-def fit_auto(forecaster, series: TimeSeries, directory=None) -> None:
+def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None) -> None:
     """Choose ``forecaster``'s ``"auto"`` settings on ``series`` (the training data), fit the
     best ``ensemble`` candidates on all of it, and set the fitted attributes (the best member's)
-    and ``members_`` and ``selection_``."""
+    and ``members_`` and ``selection_``. ``should_stop()``, asked before every fit, stops the
+    work with :class:`Interrupted` when it returns a true value (a signal's number)."""
+
+    def check():
+        signum = should_stop() if should_stop is not None else None
+        if signum:
+            raise Interrupted(signum, directory)
+
     base = {k: v for k, v in forecaster.params.items()}
     base["period"] = resolve_period({**forecaster._settings(), "scaling": "standard"}, series)
     base = base_settings(base)
@@ -215,6 +231,7 @@ def fit_auto(forecaster, series: TimeSeries, directory=None) -> None:
                     continue
                 row = store.rows.get(key)
                 if row is None:
+                    check()
                     row = _score(forecaster, base, overrides, series, h, weights)
                     store.put_weights(key, weights.get(key))
                 store.put(row)
@@ -223,6 +240,7 @@ def fit_auto(forecaster, series: TimeSeries, directory=None) -> None:
                     key=lambda r: r["score"] or 0.0) or rows[:1]
     members = []
     for row in ranked[:forecaster.params["ensemble"]]:
+        check()
         members.append(_member(forecaster, base, row, series, store, weights))
     forecaster._adopt(members[0])
     forecaster.members_ = members

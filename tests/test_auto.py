@@ -3,6 +3,8 @@ only, the best ones forecasting as one mixture, recorded, reproducible and resum
 simulated series with known laws, choices that do their job."""
 
 import json
+import os
+import signal
 
 import numpy as np
 import pandas as pd
@@ -175,6 +177,33 @@ def test_the_cli_uses_the_automatic_configuration_and_resumes_it(tmp_path):
     members[0].unlink()
     assert main(["--resume", str(out), "--quiet"]) == 0
     assert (out / "forecast.csv").read_text() == first
+
+
+def test_a_signal_stops_the_cli_between_fits_and_resume_ends_as_an_uninterrupted_run(
+        tmp_path, monkeypatch):
+    data = tmp_path / "y.csv"
+    data.write_text("t,y\n" + "".join(f"{i},{float(v)!r}\n" for i, v in enumerate(_ar1(70))))
+    flags = ["--data", str(data), "--iters", "6", "--windows", "4", "--window-samples", "4",
+             "--samples", "20", "--horizon", "4", "--quiet"]
+    assert main([*flags, "--out", str(tmp_path / "whole")]) == 0
+    real, calls = auto._score, []
+
+    def signalling(*args, **kwargs):  # Ctrl-C while the second candidate trains
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(auto, "_score", signalling)
+    out = tmp_path / "run"
+    assert main([*flags, "--out", str(out)]) == 130  # stopped before the third
+    assert not (out / "metrics.json").exists() and len(calls) == 2
+    saved = json.loads((out / "selection" / "selection.json").read_text())["candidates"]
+    assert len(saved) == 2
+    monkeypatch.setattr(auto, "_score", real)
+    assert main(["--resume", str(out), "--quiet"]) == 0
+    assert ((out / "forecast.csv").read_text()
+            == (tmp_path / "whole" / "forecast.csv").read_text())
 
 
 # ----------------------------------------------------------------------------- on simulated laws

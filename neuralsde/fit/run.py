@@ -19,7 +19,7 @@ import torch
 
 from .. import __version__, build_model, distributed
 from .._checks import WriteError
-from ..auto import AUTO, AUTO_KEYS, base_settings, needs_selection
+from ..auto import AUTO, AUTO_KEYS, Interrupted, base_settings, fit_auto, needs_selection
 from ..data import Scaling, TimeSeries
 from ..forecaster import FORECASTER_DEFAULTS, Forecaster
 from ..run_files import holdout_split
@@ -88,6 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     except Aborted as err:
         print(f"{PROG}: aborted by a second signal ({err}); the run folder keeps the last "
               "checkpoint", file=sys.stderr, flush=True)
+        return exit_status(err.signum)
+    except Interrupted as err:
+        folder = Path(err.directory).parent
+        print(f"{PROG}: stopped by {signal.Signals(err.signum).name} before the next fit of the "
+              f"automatic configuration; the finished ones are kept in {err.directory}: "
+              f"python -m neuralsde.fit --resume {folder} goes on", file=sys.stderr, flush=True)
         return exit_status(err.signum)
     except KeyboardInterrupt:
         print(f"{PROG}: aborted (SIGINT)", file=sys.stderr, flush=True)
@@ -291,7 +297,7 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
                  "checkpoint_path": folder / "checkpoint.pt" if lead else None,
                  "callbacks": [stop], "resume": resume, "shard": shard}
         if forecaster is not None:
-            result = (_fit_automatic(forecaster, train, folder, settings, say)
+            result = (_fit_automatic(forecaster, train, folder, settings, say, stop)
                       if needs_selection(settings)
                       else forecaster._train(train, settings, quiet=quiet, **hooks))
             model, scaling = forecaster.model_, forecaster.train_scaling_
@@ -330,15 +336,16 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
 
 
 def _fit_automatic(forecaster: Forecaster, train: TimeSeries, folder: Path, settings: dict,
-                   say) -> FitResult:
+                   say, stop: StopOnSignal) -> FitResult:
     """The automatic configuration (:mod:`neuralsde.auto`) on the training part: candidates
     and members kept in ``folder/selection`` (a killed run, resumed, skips what finished), the
     whole fitted forecaster in ``folder/forecaster.pt``, the best member's history in
-    ``history.csv``. ``settings`` gets the best member's resolved settings and ``selection``."""
+    ``history.csv``. ``settings`` gets the best member's resolved settings and ``selection``.
+    A signal stops the work before the next fit (:class:`~neuralsde.auto.Interrupted`)."""
     start = time.perf_counter()
     say(f"automatic configuration: validating candidates for {', '.join(AUTO_KEYS)} "
         f"(kept in {folder / 'selection'})")
-    forecaster.fit(train, checkpoint_dir=folder / "selection")
+    fit_auto(forecaster, train, folder / "selection", should_stop=lambda: stop.signum)
     for key in ("scaling", "state_dim", "window_length", "period"):
         settings[key] = forecaster.settings_[key]
     settings["selection"] = forecaster.selection_
