@@ -217,7 +217,6 @@ def _draw_samples(draw: _Sampler, series: TimeSeries, n_train: int, scaling: Sca
                     draw.scaling)
 
 
-
 # ----------------------------------------------------------------------------- files
 
 def _write_figures(folder: Path, sampled: _Sampled, series: TimeSeries, n_train: int,
@@ -324,7 +323,11 @@ def _save_model_file(folder: Path, model, *, scaling: Scaling, sampled: _Sampled
 def _summarise(say: Callable[..., None], folder: Path, metrics: dict) -> None:
     """The closing lines: iterations, time and fit; the holdout scores; the files written."""
     clean_vs_data = metrics["clean_vs_data_mse"]
-    say(f"{metrics['stopped']}: {metrics['iterations']} iterations in "
+    auto = metrics["settings"].get("selection")
+    what = (f"automatic configuration, {len(auto['candidates'])} candidates and "
+            f"{len(auto['members'])} members, the best member's last " if auto else "")
+    what += str(metrics["iterations"])
+    say(f"{metrics['stopped']}: {what} iterations in "
         f"{metrics['wall_seconds']:.1f} s; path-mean MSE of {metrics['samples']} samples vs data "
         f"{metrics['path_mean_mse']:.4g}" + (f" (the noise-free curve scores {clean_vs_data:.4g})"
                                              if clean_vs_data is not None else ""))
@@ -337,7 +340,7 @@ def _summarise(say: Callable[..., None], folder: Path, metrics: dict) -> None:
                 metrics["climatology_holdout_crps"]))
     holdout_files = "forecast.png calibration.png " if "n_holdout" in metrics else ""
     say(f"wrote {folder}/: fit.png loss.png {holdout_files}history.csv metrics.json model.pt "
-        "samples.npz run.json checkpoint.pt")
+        f"samples.npz run.json {'forecaster.pt selection/' if auto else 'checkpoint.pt'}")
 
 
 def write_artifacts(folder: Path, *, model, series: TimeSeries, n_train: int, scaling: Scaling,
