@@ -212,7 +212,7 @@ def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None) -
         if signum:
             raise Interrupted(signum, directory)
 
-    base = {k: v for k, v in forecaster.params.items()}
+    base = dict(forecaster.params)
     base["period"] = resolve_period({**forecaster._settings(), "scaling": "standard"}, series)
     base = base_settings(base)
     base.pop("ensemble")
@@ -230,11 +230,11 @@ def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None) -
                 if any(r["key"] == key for r in rows):
                     continue
                 row = store.rows.get(key)
-                if row is None:
+                if row is None:  # not finished by an earlier run: score it and keep it
                     check()
                     row = _score(forecaster, base, overrides, series, h, weights)
                     store.put_weights(key, weights.get(key))
-                store.put(row)
+                    store.put(row)
                 rows.append(row)
     ranked = sorted((r for r in rows if r["score"] is None or math.isfinite(r["score"])),
                     key=lambda r: r["score"] or 0.0) or rows[:1]
