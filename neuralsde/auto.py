@@ -28,6 +28,7 @@ import torch
 
 from ._checks import atomic_write, write_bytes_with
 from .data import TimeSeries
+from .data.season import SEASONS_MIN, harmonics
 from .forecast_result import Forecast, PanelForecast
 from .train.recipe import WINDOW_LENGTH_MAX, default_window_length, resolve_period
 
@@ -167,7 +168,17 @@ def _score(forecaster, base, overrides, series: TimeSeries, h: int, weights: dic
     return row
 
 
-def _stages(forecaster, base: dict, series: TimeSeries):
+def _seasonal(period, series: TimeSeries) -> bool:
+    """Can ``series`` (a validation fit's data) have a seasonal profile of ``period`` removed:
+    at least 3 observations per period and :data:`SEASONS_MIN` periods?"""
+    if period is None or series.n_points < 2:
+        return False
+    spacing = float(series.ts.diff().median())
+    span = float(series.ts[-1] - series.ts[0])
+    return spacing > 0 and harmonics(period / spacing) > 0 and span >= SEASONS_MIN * period
+
+
+def _stages(forecaster, base: dict, series: TimeSeries, h: int):
     """The candidates, stage by stage: each stage a function of the rows so far that returns
     the overrides to try next."""
     auto = [k for k in AUTO_KEYS if forecaster.params[k] == AUTO]
@@ -177,7 +188,9 @@ def _stages(forecaster, base: dict, series: TimeSeries):
         if "scaling" not in auto:
             return [{}]
         positive = bool(np.nanmin(series.ys.numpy()) > 0)
-        return [{"scaling": s} for s in ("standard", "log", "trend", "log-trend")
+        seasonal = _seasonal(base["period"], series.head(series.n_points - 2 * h))
+        return [{"scaling": s + "-season" if seasonal else s}
+                for s in ("standard", "log", "trend", "log-trend")
                 if positive or not s.startswith("log")]
 
     def best(rows):
@@ -224,7 +237,7 @@ def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None) -
                 f"{2 * h + 3 * VALIDATION_HORIZON}); the base configuration was fitted")
         rows.append({"key": "base", "overrides": {}, "score": None})
     else:
-        for stage in _stages(forecaster, base, series):
+        for stage in _stages(forecaster, base, series, h):
             for overrides in stage(rows):
                 key = _key(overrides)
                 if any(r["key"] == key for r in rows):

@@ -27,6 +27,7 @@ from .train.recipe import (
     check_objective,
     default_state_dim,
     default_window_length,
+    fit_scaling,
     make_configs,
     make_objective,
     model_spec,
@@ -68,9 +69,11 @@ class Forecaster(ForecasterFigures):
             ``"transition"`` (the Euler-Maruyama likelihood of consecutive observations: fast,
             biased when the spacing is coarse against the dynamics).
         scaling: how values are normalised for training: ``"auto"`` (chosen by validation
-            among standard, log for positive data, and trend), ``"standard"``, ``"minmax"``,
-            ``"none"``, ``"log"`` (positive data), ``"trend"`` or ``"log-trend"`` (a straight line
-            removed; forecasts carry the line on with its slope error).
+            among standard, log for positive data, and trend, each with the season's profile
+            removed where the period is known), ``"standard"``, ``"minmax"``, ``"none"``,
+            ``"log"`` (positive data), ``"trend"`` or ``"log-trend"`` (a straight line removed;
+            forecasts carry the line on with its slope error), or one of those four with
+            ``"-season"`` (a seasonal profile of ``period`` removed too and carried on).
         period: the season in the data's time units (days for dated data: 365.25, a year),
             ``"dates"`` (a year for weekly to quarterly dates, a day for sub-daily ones),
             ``"auto"`` (the training data's highest periodogram peak) or None. Default
@@ -225,7 +228,7 @@ class Forecaster(ForecasterFigures):
         its history file, checkpoints and signal handling through the keywords."""
         solve_config, train_config = make_configs(settings)
         with self._threads():
-            scaling = Scaling.fit(series, settings["scaling"])
+            scaling = fit_scaling(series, settings)
             torch.manual_seed(settings["seed"])
             model = build_model(model_spec(settings, scaling))
             if init is not None:  # a warm start (the automatic configuration's members)

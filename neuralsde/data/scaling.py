@@ -4,13 +4,13 @@ through a plain ``dict`` so that checkpoints can store it."""
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
 
+from ._scaling_checks import check_fields
+from .season import profile, with_profile
 from .series import TimeSeries, _shape
 from .trend import fit_line
 
@@ -20,7 +20,11 @@ __all__ = ["SCALINGS", "SCALING_METHODS", "Scaling"]
 SCALING_METHODS = ("standard", "minmax", "max", "none")
 #: Every accepted method: those of ``SCALING_METHODS``, which convert each value alone, and
 #: ``"trend"``, which also needs the value's time.
-SCALINGS = (*SCALING_METHODS, "trend", "log", "log-trend")
+SCALINGS = (*SCALING_METHODS, "trend", "log", "log-trend", "standard-season", "trend-season",
+            "log-season", "log-trend-season")
+#: The ``"-season"`` scalings, each with the scaling it removes a seasonal profile after.
+SEASONAL = {"standard-season": "standard", "trend-season": "trend", "log-season": "log",
+            "log-trend-season": "log-trend"}
 #: The slope errors of a forecast with seed ``s`` use the seed ``s + TREND_SEED_OFFSET``, apart
 #: from the seeds of its Brownian paths.
 TREND_SEED_OFFSET = 7919
@@ -74,6 +78,10 @@ class Scaling:
     * ``"log"`` and ``"log-trend"``: ``"standard"`` and ``"trend"`` on ``log(y)``, for positive
       series whose changes are proportional to their level (counts, prices, populations,
       multiplicative seasonality); forecasts stay positive.
+    * ``"standard-season"``, ``"trend-season"``, ``"log-season"``, ``"log-trend-season"``:
+      ``"standard"``, ``"trend"``, ``"log"`` and ``"log-trend"``, then a seasonal profile of the
+      given period (:mod:`neuralsde.data.season`: the least-squares harmonics, phase from
+      ``t_shift``) is removed as well and the rest standardised; forecasts carry it on.
 
     Missing values (``mask`` False) are ignored. A scale that would be 0 (a constant channel, a
     single time point) or undefined (a channel with no observation) is 1, and a channel with no
@@ -94,6 +102,9 @@ class Scaling:
         y_trend_jump: per-channel step of the line just after ``t_end`` (``"trend"`` only);
             empty: none.
         log: values are log-transformed first (``"log"``, ``"log-trend"``).
+        season_period: the removed profile's period in data time units; 0: none.
+        y_season: per channel, the profile's cosine then sine coefficients (``2k`` each,
+            channel after channel); empty for none.
     """
 
     t_shift: float
@@ -107,51 +118,12 @@ class Scaling:
     y_trend_end: tuple[float, ...] = ()
     t_end: float = 0.0
     y_trend_jump: tuple[float, ...] = ()
+    season_period: float = 0.0
+    y_season: tuple[float, ...] = ()
 
     def __post_init__(self):
         """Check every field and store numbers as floats, sequences as tuples of floats."""
-        if self.method not in SCALINGS:
-            raise ValueError(f"method={self.method!r} is not supported; expected one of "
-                             f"{SCALINGS}.")
-        for name in ("t_shift", "t_scale"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                    or not math.isfinite(value):
-                raise ValueError(f"{name}={value!r} is not supported; expected a finite number.")
-            object.__setattr__(self, name, float(value))
-        if self.t_scale <= 0:
-            raise ValueError(f"t_scale={self.t_scale!r} is not supported; expected a number > 0.")
-        for name in ("y_shift", "y_scale"):
-            value = getattr(self, name)
-            if isinstance(value, str) or not isinstance(value, Sequence) or len(value) == 0 or any(
-                    isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v)
-                    for v in value):
-                raise ValueError(f"{name}={value!r} is not supported; expected a non-empty "
-                                 "sequence of finite numbers, one per channel.")
-            object.__setattr__(self, name, tuple(float(v) for v in value))
-        trend = tuple(float(v) for v in self.y_trend)
-        if trend and (len(trend) != len(self.y_shift) or not all(map(math.isfinite, trend))):
-            raise ValueError(f"y_trend={self.y_trend!r} is not supported; expected one finite "
-                             "slope per channel, or () for no trend.")
-        object.__setattr__(self, "y_trend", trend)
-        for name, what in (("y_trend_sd", "finite value >= 0 per slope of y_trend, or () for none"),
-                           ("y_trend_end", "finite slope per slope of y_trend, or () for no bend"),
-                           ("y_trend_jump", "finite number per slope of y_trend, or () for none")):
-            value = tuple(float(v) for v in getattr(self, name))
-            if value and (len(value) != len(trend) or not all(map(math.isfinite, value))
-                          or name == "y_trend_sd" and min(value) < 0):
-                raise ValueError(f"{name}={getattr(self, name)!r} is not supported; expected one "
-                                 f"{what}.")
-            object.__setattr__(self, name, value)
-        if isinstance(self.t_end, bool) or not isinstance(self.t_end, numbers.Real) \
-                or not math.isfinite(self.t_end):
-            raise ValueError(f"t_end={self.t_end!r} is not supported; expected a finite number.")
-        object.__setattr__(self, "t_end", float(self.t_end))
-        if len(self.y_shift) != len(self.y_scale):
-            raise ValueError(f"y_shift has {len(self.y_shift)} entries but y_scale has "
-                             f"{len(self.y_scale)}; both need one per channel.")
-        if any(v <= 0 for v in self.y_scale):
-            raise ValueError(f"y_scale={self.y_scale!r} is not supported; every scale must be > 0.")
+        check_fields(self, SCALINGS)
 
     @property
     def dim(self) -> int:
@@ -159,18 +131,21 @@ class Scaling:
         return len(self.y_shift)
 
     @classmethod
-    def fit(cls, series: TimeSeries, method: str = "standard") -> Scaling:
+    def fit(cls, series: TimeSeries, method: str = "standard",
+            period: float | None = None) -> Scaling:
         """Fit a scaling to a series by the rules in the class docstring.
 
         Args:
             series: the data, usually the training part only.
-            method: one of ``SCALING_METHODS``: ``"standard"``, ``"minmax"``, ``"max"``, ``"none"``.
+            method: one of ``SCALINGS``.
+            period: the season in data time units, for the ``"-season"`` methods only.
 
         Returns:
             The :class:`Scaling`.
 
         Raises:
-            ValueError: if ``method`` is not one of ``SCALING_METHODS``.
+            ValueError: if ``method`` is not one of ``SCALINGS``, or a ``"-season"`` method has
+                no period, too few observations per period or fewer than two periods of data.
             TypeError: if ``series`` is not a :class:`TimeSeries`.
         """
         if method not in SCALINGS:
@@ -179,6 +154,8 @@ class Scaling:
         if not isinstance(series, TimeSeries):
             raise TypeError(f"series must be a TimeSeries, but got {type(series).__name__}.")
         dim = series.dim
+        if method in SEASONAL:
+            return with_profile(cls.fit(series, SEASONAL[method]), series, method, period)
         if method == "none":
             return cls(t_shift=0.0, t_scale=1.0, y_shift=(0.0,) * dim, y_scale=(1.0,) * dim,
                        method=method)
@@ -260,12 +237,20 @@ class Scaling:
     def _line(self, y: torch.Tensor, t, after: bool = False) -> torch.Tensor:
         """The removed line at times ``t`` (broadcast against ``y[..., 0]``), shape of ``y``;
         with ``after``, its value just after ``t`` (the jump included at ``t_end`` itself)."""
-        if not self.y_trend:
+        if not self.y_trend and not self.y_season:
             return torch.zeros((), dtype=y.dtype, device=y.device)
         if t is None:
-            raise ValueError("this scaling removes a trend, so converting values needs their "
-                             "times: pass t (data time units, one per value of y[..., 0]).")
+            raise ValueError("this scaling removes a trend or a season, so converting values "
+                             "needs their times: pass t (data time units, one per value of "
+                             "y[..., 0]).")
         t = torch.as_tensor(t, dtype=y.dtype, device=y.device)
+        season = 0.0
+        if self.y_season:
+            coefficients = torch.tensor(self.y_season, dtype=y.dtype, device=y.device)
+            season = profile(t - self.t_shift, coefficients.reshape(self.dim, -1),
+                             self.season_period)
+        if not self.y_trend:
+            return season
         slope = torch.tensor(self.y_trend, dtype=y.dtype, device=y.device)
         line = (t - self.t_shift)[..., None] * slope
         if self.y_trend_end:  # past t_end, the slope forecasts carry on
@@ -275,7 +260,7 @@ class Scaling:
             past = (t >= self.t_end) if after else (t > self.t_end)
             line = line + past[..., None] * torch.tensor(self.y_trend_jump, dtype=y.dtype,
                                                          device=y.device)
-        return line
+        return line + season
 
     def _y_params(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``y_shift`` and ``y_scale`` as tensors (d,) on ``y``'s device, in ``y``'s dtype if it is
@@ -307,7 +292,7 @@ class Scaling:
         shift, scale = self._y_params(y)
         if self.log:
             y = torch.log(y)
-        if self.y_trend:
+        if self.y_trend or self.y_season:
             return (y - shift - self._line(y, t, after)) / scale
         return (y - shift) / scale
 
@@ -326,7 +311,7 @@ class Scaling:
         """
         shift, scale = self._y_params(y)
         out = y * scale + shift
-        if self.y_trend:
+        if self.y_trend or self.y_season:
             out = out + self._line(y, t)
         return torch.exp(out) if self.log else out
 
@@ -375,6 +360,8 @@ class Scaling:
             out["log"] = True
         if self.y_trend_end:
             out["t_end"] = self.t_end
+        if self.y_season:
+            out["season_period"], out["y_season"] = self.season_period, list(self.y_season)
         return out
 
     @classmethod
@@ -388,12 +375,14 @@ class Scaling:
             raise ValueError(f"d={d!r} is not supported; expected a dict from Scaling.to_dict().")
         expected = {"method", "t_shift", "t_scale", "y_shift", "y_scale"}
         missing = sorted(expected - set(d))
-        extra = sorted(set(d) - expected - {*_TREND_FIELDS, "log", "t_end"})
+        extra = sorted(set(d) - expected - {*_TREND_FIELDS, "log", "t_end", "season_period",
+                                            "y_season"})
         if missing or extra:
             raise ValueError(f"Scaling.from_dict got keys {sorted(d)}; missing {missing}, "
                              f"unexpected {extra}; expected exactly {sorted(expected)}.")
         return cls(t_shift=d["t_shift"], t_scale=d["t_scale"], y_shift=tuple(d["y_shift"]),
                    y_scale=tuple(d["y_scale"]), method=d["method"],
                    log=bool(d.get("log", False)), t_end=d.get("t_end", 0.0),
+                   season_period=d.get("season_period", 0.0), y_season=tuple(d.get("y_season", ())),
                    **{name: tuple(d.get(name, ())) for name in _TREND_FIELDS})
 

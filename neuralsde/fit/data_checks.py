@@ -19,12 +19,13 @@ import math
 import torch
 
 from .._checks import preview
-from ..data import Scaling, TimeSeries
+from ..data import TimeSeries
 from ..forecasting import _future_times
 from ..run_files import holdout_split
 from ..solvers import SolveConfig
 from ..solvers.api import MAX_SPAN
 from ..solvers.grid import step_count
+from ..train.recipe import fit_scaling
 from .errors import fail
 
 __all__ = ["ATTEMPTS_PER_TIME", "MAX_FORECAST_VALUES", "MAX_HORIZON", "check_holdout",
@@ -165,7 +166,7 @@ def _check_solvable(settings: dict, series: TimeSeries, train: TimeSeries,
                     future: torch.Tensor, flags: str) -> None:
     """Refuse forecast times the solver cannot take, in its own time units and dtype."""
     try:
-        scaling = Scaling.fit(train, settings["scaling"])
+        scaling = fit_scaling(train, settings)
     except ValueError:
         return  # the data does not fit --scaling: training refuses it
     rows = series.mask.any(dim=2)  # (T, P): each path starts at its last observation

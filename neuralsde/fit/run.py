@@ -27,6 +27,7 @@ from ..solvers import SolveConfig
 from ..train import TrainConfig, fit, load_checkpoint
 from ..train.config import FitResult
 from ..train.history import HistoryFile
+from ..train.recipe import fit_scaling
 from .artifacts import write_artifacts
 from .data_checks import check_holdout, check_holdout_windows, check_horizon
 from .errors import PROG, PlainErrors, fail, say_error
@@ -222,7 +223,7 @@ def _resume(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: lis
     series = load_series(argparse.Namespace(**data_args), parser)
     check_same_data(folder, run, series)
     train = series.head(holdout_split(series.n_points, settings["holdout"]))
-    model = build_model(model_spec(settings, Scaling.fit(train, settings["scaling"])))
+    model = build_model(model_spec(settings, fit_scaling(train, settings)))
     problem = None
     if state.get("spec") != model.spec:
         problem = f"the checkpoint's model {state.get('spec')} is not this run's {model.spec}"
@@ -277,7 +278,7 @@ def _run(quiet: bool, settings: dict, series: TimeSeries, folder: Path,
     if settings["objective"] != "start":  # a user's series: the library's forecaster trains
         forecaster = Forecaster(quiet=quiet, **{k: settings[k] for k in FORECASTER_DEFAULTS})
     else:
-        scaling = Scaling.fit(train, settings["scaling"])
+        scaling = fit_scaling(train, settings)
         torch.manual_seed(settings["seed"])
         model = build_model(model_spec(settings, scaling)).to(
             dtype=getattr(torch, settings["dtype"]), device=dev)

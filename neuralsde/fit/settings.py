@@ -157,9 +157,11 @@ def _add_training_flags(p: argparse.ArgumentParser) -> None:
                          + _default("lr_final"))
     tr.add_argument("--scaling", choices=("auto", *SCALINGS), default=_S,
                     help="normalisation for training; auto: chosen by validation among "
-                         "standard, log (positive data) and trend; trend removes a line first "
+                         "standard, log (positive data) and trend, with -season where the "
+                         "period is known; trend removes a line first "
                          "(forecasts go on with its last quarter's slope); log and log-trend "
-                         "work on log(y) (positive series whose changes scale with their level) "
+                         "work on log(y) (positive series whose changes scale with their level); "
+                         "-season also removes the least-squares profile of --period "
                          + _default("scaling"))
     tr.add_argument("--state-dim", type=_auto_or_positive_int, default=_S, help="state "
                     "dimension: the observed channels first, the rest latent; auto: none or one "

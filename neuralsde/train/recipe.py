@@ -14,6 +14,7 @@ import math
 
 from ..data import Scaling, TimeSeries, dominant_period, memory_length, net_slope_error
 from ..data.period import season_from_dates
+from ..data.scaling import SEASONAL
 from ..solvers import SolveConfig
 from .config import TrainConfig
 from .objectives import FromStart
@@ -80,9 +81,18 @@ def resolve_period(settings: dict, train: TimeSeries) -> float | None:
     if period != "auto":
         return period
     try:
-        return dominant_period(train, log=settings["scaling"] in ("log", "log-trend"))
+        return dominant_period(train, log=str(settings["scaling"]).startswith("log"))
     except ValueError as error:
         raise ValueError(f"--period auto: {error}") from None
+
+
+def fit_scaling(series: TimeSeries, settings: dict) -> Scaling:
+    """The run's :class:`Scaling` of ``series``: ``settings["scaling"]``, with the period (resolved
+    here when still ``"dates"`` or ``"auto"``) for the ``"-season"`` scalings."""
+    period = settings.get("period")
+    if settings["scaling"] in SEASONAL and isinstance(period, str):
+        period = resolve_period(settings, series)
+    return Scaling.fit(series, settings["scaling"], period)
 
 
 def model_spec(settings: dict, scaling: Scaling | None = None) -> dict:
