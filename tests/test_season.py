@@ -110,3 +110,12 @@ def test_automatic_configuration_proposes_seasonal_scalings_where_dates_give_a_s
     short = ns.frames.as_series(pd.Series(values[:30], index=pd.date_range(
         "2000-01-01", periods=30, freq="MS")))  # under two years before the validation
     assert [c["scaling"] for c in _first_stage(forecaster, short)][0] == "standard"
+
+
+@pytest.mark.parametrize("n", [100, 105, 110])
+def test_a_season_cut_off_at_the_ends_does_not_tilt_the_line(n):
+    values, _ = _seasonal(n=n, noise=0.05, slope=0.002)  # 8.3 to 9.2 years: partial seasons
+    plain = Scaling.fit(_series(values), "trend").y_trend[0]
+    seasonal = Scaling.fit(_series(values), "trend-season", YEAR).y_trend[0]
+    assert seasonal == pytest.approx(0.002, rel=0.005)
+    assert abs(seasonal - 0.002) < abs(plain - 0.002)

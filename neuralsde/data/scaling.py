@@ -155,7 +155,7 @@ class Scaling:
             raise TypeError(f"series must be a TimeSeries, but got {type(series).__name__}.")
         dim = series.dim
         if method in SEASONAL:
-            return with_profile(cls.fit(series, SEASONAL[method]), series, method, period)
+            return with_profile(lambda s: cls.fit(s, SEASONAL[method]), series, method, period)
         if method == "none":
             return cls(t_shift=0.0, t_scale=1.0, y_shift=(0.0,) * dim, y_scale=(1.0,) * dim,
                        method=method)

@@ -71,19 +71,9 @@ def fit_profile(t: torch.Tensor, values: torch.Tensor, period: float,
     return float(solution[0]), solution[1:].tolist()
 
 
-def with_profile(base, series, method: str, period):
-    """The :class:`~neuralsde.data.Scaling` ``base`` (fitted to ``series``) with a seasonal
-    profile of ``period`` fitted, per channel, to what it leaves, and the rest standardised
-    again; its method becomes ``method``.
-
-    Raises:
-        ValueError: if ``period`` is not a number > 0, or :func:`fit_profile` refuses.
-    """
-    if not isinstance(period, numbers.Real) or isinstance(period, bool) or not period > 0:
-        raise ValueError(f"scaling={method!r} removes a seasonal profile, so it needs a "
-                         f"period (a number > 0 in data time units); got period={period!r}.")
-    period = float(period)
-    k = harmonics(period / base.t_scale)  # t_scale: the mean spacing
+def _fit_rest(base, series, period: float, k: int):
+    """Per channel, the profile fitted to what ``base`` leaves of ``series``: the shifts and
+    scales with it removed, and its coefficients in (logged) data units."""
     t = (series.ts - base.t_shift)[:, None].expand(series.ys.shape[:2])  # (T, P)
     z = base.transform_y(series.ys.to(torch.float64), series.ts[:, None])  # (T, P, d)
     shifts, scales, coefficients = [], [], []
@@ -97,5 +87,32 @@ def with_profile(base, series, method: str, period):
         shifts.append(base.y_shift[j] + scale * intercept)
         scales.append(scale * spread if spread > 0 else scale)
         coefficients.extend(scale * c for c in coef)
-    return dataclasses.replace(base, method=method, y_shift=tuple(shifts), y_scale=tuple(scales),
-                               season_period=period, y_season=tuple(coefficients))
+    return tuple(shifts), tuple(scales), tuple(coefficients)
+
+
+def with_profile(fit_base, series, method: str, period):
+    """The scaling ``fit_base(series)`` with a seasonal profile of ``period`` fitted, per channel,
+    to what it leaves, and the rest standardised again; its method becomes ``method``. A base
+    with a trend is fitted again to the series less that profile, so that a season cut off at
+    the data's ends does not tilt the line or its end, and the profile once more to what the
+    new line leaves.
+
+    Raises:
+        ValueError: if ``period`` is not a number > 0, or :func:`fit_profile` refuses.
+    """
+    if not isinstance(period, numbers.Real) or isinstance(period, bool) or not period > 0:
+        raise ValueError(f"scaling={method!r} removes a seasonal profile, so it needs a "
+                         f"period (a number > 0 in data time units); got period={period!r}.")
+    period = float(period)
+    base = fit_base(series)
+    k = harmonics(period / base.t_scale)  # t_scale: the mean spacing
+    shifts, scales, coefficients = _fit_rest(base, series, period, k)
+    if base.y_trend:
+        removed = profile(series.ts.to(torch.float64) - base.t_shift,
+                          torch.tensor(coefficients).reshape(series.dim, -1), period)  # (T, d)
+        ys = series.ys.to(torch.float64)
+        ys = torch.exp(torch.log(ys) - removed[:, None]) if base.log else ys - removed[:, None]
+        base = fit_base(dataclasses.replace(series, ys=ys.to(series.ys.dtype), clean=None))
+        shifts, scales, coefficients = _fit_rest(base, series, period, k)
+    return dataclasses.replace(base, method=method, y_shift=shifts, y_scale=scales,
+                               season_period=period, y_season=coefficients)
