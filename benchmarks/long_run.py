@@ -19,7 +19,7 @@ Usage::
     python benchmarks/long_run.py                      # both, with the defaults (minutes)
     python benchmarks/long_run.py --quick              # smoke run with 30 iterations
 
-Prints a table and writes ``benchmarks/results/long_run.json``.
+Prints a markdown table and writes ``benchmarks/results/long_run.json``.
 """
 
 from __future__ import annotations
@@ -150,11 +150,11 @@ def main(argv: list[str] | None = None) -> dict:
     if args.only in (None, "ou_panel"):
         result["parts"]["ou_panel"] = ou_panel(params, groups=args.groups, samples=samples,
                                                seed=args.seed)
+    print("| part | measure | value |\n|---|---|---:|")
     for name, part in result["parts"].items():
-        print(f"{name}:")
         for key, value in part.items():
-            print(f"  {key:28s} {value:.4g}" if isinstance(value, float)
-                  else f"  {key:28s} {value}")
+            print(f"| {name} | {key} | {value:.4g} |" if isinstance(value, float)
+                  else f"| {name} | {key} | {value} |")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
