@@ -92,7 +92,8 @@ def forecast(model, series: TimeSeries, horizon: int | None, *, samples: int = 1
     out = []
     for p, group in enumerate(series.groups):
         t0, last = _last_observation(series, p, scaling)
-        y0 = torch.cat([last, _latent_start(model, scaled, p, n_latent)])
+        y0 = torch.cat([last, _latent_start(model, scaled, p, n_latent,
+                                            _jump(scaling, last, t0))])
         paths = sample(model, y0, future, samples, solve_config=solve_config, seed=seed + p,
                        t0=t0, scaling=scaling)
         out.append(Forecast(future.numpy(), paths[..., :series.dim].numpy(), series.names,
@@ -173,10 +174,21 @@ def _last_observation(series: TimeSeries, p: int, scaling: Scaling | None
     return t0, y
 
 
-def _latent_start(model, scaled: TimeSeries, p: int, n_latent: int) -> torch.Tensor:
+def _jump(scaling: Scaling | None, last: torch.Tensor, t0: float) -> torch.Tensor | None:
+    """How far a forecast's start moves in training units when measured against the trend line
+    just after ``t0`` (a trend scaling's jump at the data's end), or None."""
+    if scaling is None or not scaling.y_trend_jump:
+        return None
+    t = torch.tensor(t0, dtype=torch.float64)
+    return scaling.transform_y(last, t, after=True) - scaling.transform_y(last, t)
+
+
+def _latent_start(model, scaled: TimeSeries, p: int, n_latent: int,
+                  jump: torch.Tensor | None = None) -> torch.Tensor:
     """The latent channels (n_latent,) at path ``p``'s last observation: the encoder's output
     over its last ``model.lags`` observation times (as training's windows read them), or
-    zeros for a model without an encoder."""
+    zeros for a model without an encoder. ``jump`` (d,) moves the observed lags as the start
+    moves (:func:`_jump`), so that the encoder reads them against the same line as the start."""
     if n_latent == 0 or getattr(model, "encoder", None) is None:
         return torch.zeros(n_latent, dtype=torch.float64)
     lags = model.lags
@@ -186,6 +198,8 @@ def _latent_start(model, scaled: TimeSeries, p: int, n_latent: int) -> torch.Ten
     lag_mask = torch.zeros(lags, scaled.dim, dtype=torch.bool)
     values[lags - len(rows):] = torch.nan_to_num(scaled.ys[rows, p, :])
     lag_mask[lags - len(rows):] = mask[rows]
+    if jump is not None:
+        values = torch.where(lag_mask, values + jump, values)
     dtype, device = model_dtype_device(model)
     with torch.no_grad():
         latent = model.latent_start(values[None].to(dtype=dtype, device=device),

@@ -160,6 +160,32 @@ def test_the_encoder_starts_the_latent_channels_from_the_last_lags(tmp_path, mon
     np.testing.assert_allclose(values[0].double().numpy(), expected.numpy(), rtol=1e-6)
 
 
+def test_the_encoder_reads_the_lags_against_the_line_the_start_is_measured_against(
+        tmp_path, monkeypatch):
+    """In training, a window's start is its last lag; a forecast from a trend scaling whose
+    line jumps at the data's end moves its start by the jump, and must move the lags with it."""
+    series = load_csv(_csv(tmp_path, "data.csv", DATED), columns=["x"])
+    torch.manual_seed(0)
+    model = build_model({"kind": "mlp", "state_dim": 2, "hidden": 4, "observed": 1, "lags": 2})
+    fitted = Scaling.fit(series, "trend")
+    jump = 0.7 * fitted.y_scale[0]
+    scaling = Scaling(**{**fitted.__dict__, "y_trend_jump": (jump,),
+                         "y_trend_end": fitted.y_trend, "t_end": float(series.ts[-1])})
+    seen, starts = [], []
+    encode = model.latent_start
+    monkeypatch.setattr(model, "latent_start", lambda v, m: seen.append(v) or encode(v, m))
+    draw = neuralsde.forecasting.sample
+    monkeypatch.setattr(neuralsde.forecasting, "sample",
+                        lambda model, y0, *a, **k: starts.append(y0) or draw(model, y0, *a, **k))
+    forecast(model, series, 2, samples=2, scaling=scaling)
+    last_lag = float(seen[0][0, -1, 0])
+    t_end = series.ts[-1]
+    start = float(scaling.transform_y(series.ys[-1, 0, :], t_end, after=True)[0])
+    assert last_lag == pytest.approx(start, abs=1e-6)  # the lag is the start, as in training
+    assert start == pytest.approx(float(scaling.transform(series).ys[-1, 0, 0]) - 0.7, abs=1e-9)
+    assert float(starts[0][0]) == pytest.approx(float(series.ys[-1, 0, 0]))  # data units
+
+
 def test_load_run_forecasts_reproducibly(run_folder):
     run = load_run(run_folder)
     assert run.n_train == 6 and run.series.names == ("x", "y")
