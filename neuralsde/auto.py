@@ -27,8 +27,7 @@ import numpy as np
 import torch
 
 from ._checks import atomic_write, write_bytes_with
-from .data import TimeSeries
-from .data.season import SEASONS_MIN, harmonics
+from .data import Scaling, TimeSeries
 from .forecast_result import Forecast, PanelForecast
 from .train.recipe import WINDOW_LENGTH_MAX, default_window_length, resolve_period
 
@@ -169,13 +168,15 @@ def _score(forecaster, base, overrides, series: TimeSeries, h: int, weights: dic
 
 
 def _seasonal(period, series: TimeSeries) -> bool:
-    """Can ``series`` (a validation fit's data) have a seasonal profile of ``period`` removed:
-    at least 3 observations per period and :data:`SEASONS_MIN` periods?"""
-    if period is None or series.n_points < 2:
+    """Can ``series`` (a validation fit's data) have a seasonal profile of ``period`` removed?
+    Asked of the scaling itself, which refuses too few observations per period or periods."""
+    if period is None:
         return False
-    spacing = float(series.ts.diff().median())
-    span = float(series.ts[-1] - series.ts[0])
-    return spacing > 0 and harmonics(period / spacing) > 0 and span >= SEASONS_MIN * period
+    try:
+        Scaling.fit(series, "standard-season", period)
+    except ValueError:
+        return False
+    return True
 
 
 def _stages(forecaster, base: dict, series: TimeSeries, h: int):
