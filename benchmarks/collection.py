@@ -22,7 +22,8 @@ neuralsde; seasonal naive, the reference of the relative scores, always runs):
 * ``neuralsde``: ``neuralsde.Forecaster(seed=--seed)`` with its defaults, the automatic
   configuration included (``--iters`` overrides the iterations), fitted at every origin to the
   data before it, then ``forecast(None, data=train, times=the h future times,
-  samples=--samples)``; the mixture's members at each origin are recorded (``chosen``). Its
+  samples=--samples)``; the mixture's members at each origin are recorded (``chosen``), and
+  every candidate's validation score (``candidates``: key and score per origin). Its
   default season is the one the timestamps imply: 365.25 days for the monthly, quarterly and
   weekly series, 1 day for the half-hourly one, none for yearly or numeric times (lynx,
   fertility, the simulated series).
@@ -120,6 +121,7 @@ PERIOD_DAYS = {"monthly": 365.25, "quarterly": 365.25, "weekly": 365.25, "half-h
 QUICK = {"origins": 1, "iters": 60}
 #: The members of neuralsde's mixture at each origin, in the order fitted.
 CHOSEN: list = []
+CANDIDATES: list = []
 EULER_PATHS = 4000
 
 #: A univariate forecaster: ``(y (n,) without NaN, h, m) -> quantiles (len(LEVELS), h)``.
@@ -408,6 +410,9 @@ def _neuralsde_quantiles(name: str, train: TimeSeries, future_ts: np.ndarray, *,
         settings["time_grid"] = time_grid
     model = neuralsde.Forecaster(**settings).fit(train)
     CHOSEN.append(model.selection_["members"] if model.selection_ else ["given"])
+    CANDIDATES.append({r["key"]: (r["score"] if r["score"] is not None
+                                  and np.isfinite(r["score"]) else None)  # None: refused
+                       for r in model.selection_["candidates"]} if model.selection_ else {})
     result = model.forecast(None, data=train, times=future_ts, samples=samples)
     forecasts = list(result.values()) if isinstance(result, PanelForecast) else [result]
     paths = np.stack([f.samples for f in forecasts], axis=2)  # (S, h, P, d)
@@ -436,6 +441,7 @@ def run_series(name: str, forecasters: list[str], *, n_origins: int, iters: int 
             continue
         start_all = time.perf_counter()
         CHOSEN.clear()
+        CANDIDATES.clear()
         try:
             scores, seconds = [], []
             for cut in origins:
@@ -456,6 +462,7 @@ def run_series(name: str, forecasters: list[str], *, n_origins: int, iters: int 
             "fit_seconds": seconds}
         if forecaster == "neuralsde":
             result["forecasters"][forecaster]["chosen"] = list(CHOSEN)
+            result["forecasters"][forecaster]["candidates"] = list(CANDIDATES)
         print(f"  {forecaster:15s} CRPS {average['crps']:.4g}  "
               f"{time.perf_counter() - start_all:.1f} s", flush=True)
     reference = result["forecasters"].get(REFERENCE, {}).get("crps")

@@ -1,16 +1,24 @@
 """Automatic configuration of a :class:`neuralsde.Forecaster`, as AutoARIMA chooses its orders:
 the settings left at ``"auto"`` (``scaling``, ``state_dim``, ``window_length``) are chosen by
-rolling-origin validation inside the training part, and the best ``ensemble`` candidates,
-trained on further on the whole training part, forecast as one equal-weight mixture.
+rolling-origin validation inside the training part, and up to ``ensemble`` of the best
+candidates, trained on further on the whole training part, forecast as one equal-weight mixture.
 
 How a candidate is scored: a short fit (:data:`SELECTION`) on the training part less its last
 two validation horizons ``h``, then forecasts from origins a third of ``h`` apart over those two
 horizons, each from the data before its origin only; the score is the mean CRPS of those
-forecasts. Candidates come in stages, cheap first: the scalings (level, trend, and for positive
-data log and log-trend); then, with the best scaling, a latent channel started by the encoder,
+forecasts, and its spread over the origins gives the standard error of two candidates'
+difference. Candidates come in stages, cheap first: the scalings (level, trend, and for positive
+data log and log-trend); then, with the chosen scaling, a latent channel started by the encoder,
 long windows that see slow dynamics, and both together (a cycle in a latent channel shows over
-long windows). A member of the mixture starts from its validation fit's weights
-(:data:`MEMBER_ITERS`).
+long windows).
+
+What is chosen (:func:`_ranked`): of the candidates within one standard error of the best
+score, the simplest (fewest of trend, log, latent channel, long windows: the one-standard-error
+rule), as the scaling the second stage builds on; the mixture's members are that one and the
+best-scored others within the error, so a candidate clearly worse than the best never dilutes
+the mixture (one member when no other is close). A member starts from its validation fit's
+weights (:data:`MEMBER_ITERS`); the best-scored member is listed first and gives the fitted
+attributes.
 
 A ``directory`` keeps every finished candidate's score, weights and member, so a killed fit
 restarts where it stopped and ends with the numbers an uninterrupted one gives."""
@@ -161,10 +169,46 @@ def _score(forecaster, base, overrides, series: TimeSeries, h: int, weights: dic
         crps = frame["crps"].to_numpy(dtype=float)
         score = float(np.nanmean(crps))
         row["score"] = score if math.isfinite(score) else math.inf
+        by_origin = frame.assign(crps=crps).groupby("cutoff", sort=False)["crps"].mean()
+        row["by_origin"] = [float(v) for v in by_origin]
     except ValueError as error:
         row["score"], row["refused"] = math.inf, str(error)
     row["seconds"] = round(time.perf_counter() - start, 3)
     return row
+
+
+def _complexity(overrides: dict) -> int:
+    """How much a candidate adds to the base one: a trend or a log each count one, as do a
+    latent channel and long windows."""
+    scaling = overrides.get("scaling", "standard").removesuffix("-season")
+    return (("log" in scaling) + ("trend" in scaling) + ("state_dim" in overrides)
+            + ("window_length" in overrides))
+
+
+def _within_noise(row: dict, best: dict) -> bool:
+    """Is ``row``'s score within one standard error of ``best``'s? The error is that of the
+    mean of the two candidates' paired differences over the validation origins."""
+    if row is best or row["score"] <= best["score"]:
+        return True
+    a, b = row.get("by_origin"), best.get("by_origin")
+    if not a or not b or len(a) != len(b) or len(a) < 2:
+        return False
+    diff = np.asarray(a) - np.asarray(b)
+    return row["score"] - best["score"] <= float(diff.std(ddof=1)) / math.sqrt(len(diff))
+
+
+def _ranked(rows: list[dict]) -> list[dict]:
+    """The candidates that validation cannot tell from the best (:func:`_within_noise`), the
+    simplest first (the one-standard-error rule: the choice a stage builds on), then the others
+    of these by score; the mixture's members are taken from the front, so a candidate clearly
+    worse than the best is never one. Only the base row when none was scored."""
+    ok = [r for r in rows if r["score"] is not None and math.isfinite(r["score"])]
+    if not ok:
+        return [r for r in rows if r["score"] is None][:1] or rows[:1]
+    best = min(ok, key=lambda r: r["score"])
+    close = [r for r in ok if _within_noise(r, best)]
+    first = min(close, key=lambda r: (_complexity(r["overrides"]), r["score"]))
+    return [first] + sorted((r for r in close if r is not first), key=lambda r: r["score"])
 
 
 def _seasonal(period, series: TimeSeries) -> bool:
@@ -194,12 +238,8 @@ def _stages(forecaster, base: dict, series: TimeSeries, h: int):
                 for s in ("standard", "log", "trend", "log-trend")
                 if positive or not s.startswith("log")]
 
-    def best(rows):
-        ok = [r for r in rows if math.isfinite(r["score"])]
-        return min(ok, key=lambda r: r["score"])["overrides"] if ok else {}
-
     def structure(rows):
-        top, out = best(rows), []
+        top, out = _ranked(rows)[0]["overrides"], []
         latent = [{}, {"state_dim": d + 1}] if "state_dim" in auto else [{}]
         lengths = [{}]
         if "window_length" in auto:
@@ -250,16 +290,16 @@ def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None) -
                     store.put_weights(key, weights.get(key))
                     store.put(row)
                 rows.append(row)
-    ranked = sorted((r for r in rows if r["score"] is None or math.isfinite(r["score"])),
-                    key=lambda r: r["score"] or 0.0) or rows[:1]
+    chosen = sorted(_ranked(rows)[:forecaster.params["ensemble"]],
+                    key=lambda r: r["score"] or 0.0)  # the best-scored first
     members = []
-    for row in ranked[:forecaster.params["ensemble"]]:
+    for row in chosen:
         check()
         members.append(_member(forecaster, base, row, series, store, weights))
     forecaster._adopt(members[0])
     forecaster.members_ = members
     forecaster.selection_ = {"validation_horizon": h, "candidates": rows, "note": note,
-                             "members": [r["key"] for r in ranked[:len(members)]]}
+                             "members": [r["key"] for r in chosen]}
 
 
 def _member(forecaster, base, row, series, store, weights):

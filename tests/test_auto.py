@@ -27,9 +27,25 @@ def _ar1(n=80, seed=0, phi=0.8, level=5.0):
     return x + level
 
 
+def _all_close(row, best):
+    return True
+
+
+@pytest.fixture(autouse=True)
+def _two_members(request, monkeypatch):
+    """Tiny fits' validation scores are noise, and the rule (tests/test_auto_rule.py) may keep
+    one member. The mixture's mechanics need two: here every candidate counts as close to the
+    best, so the members are the simplest and the best of the others. Not on the simulated
+    laws, which test the rule's choices."""
+    if request.node.get_closest_marker("slow") is None:
+        monkeypatch.setattr(auto, "_within_noise", _all_close)
+
+
 @pytest.fixture(scope="module")
 def fitted():
-    return ns.Forecaster(**AUTO_TINY).fit(_ar1())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auto, "_within_noise", _all_close)
+        return ns.Forecaster(**AUTO_TINY).fit(_ar1())
 
 
 def test_defaults_choose_by_validation_and_record_every_candidate(fitted):
@@ -39,15 +55,18 @@ def test_defaults_choose_by_validation_and_record_every_candidate(fitted):
     assert [r["key"] for r in rows[:4]] == ["scaling=standard", "scaling=log", "scaling=trend",
                                             "scaling=log-trend"]
     assert all(np.isfinite(r["score"]) and r["seconds"] >= 0 for r in rows)
-    best_scaling = min(rows[:4], key=lambda r: r["score"])["overrides"]["scaling"]
+    best_scaling = auto._ranked(rows[:4])[0]["overrides"]["scaling"]  # the stage's choice
     assert all(r["overrides"]["scaling"] == best_scaling for r in rows[4:])
     assert {"state_dim": 2} in [{k: v for k, v in r["overrides"].items() if k == "state_dim"}
                                 for r in rows[4:]]
-    # the members are the best-scored candidates, best first, each fitted with its settings
-    ranked = sorted(rows, key=lambda r: r["score"])
-    assert selection["members"] == [r["key"] for r in ranked[:2]]
-    assert len(fitted.members_) == 2
-    for member, row in zip(fitted.members_, ranked):
+    # the members are the candidates validation cannot tell from the best, the simplest first,
+    # each fitted with its settings (here two: the mixture's tests below need both)
+    ranked = auto._ranked(rows)
+    best = min(rows, key=lambda r: r["score"])
+    chosen = sorted(ranked[:2], key=lambda r: r["score"])  # listed best first
+    assert selection["members"] == [r["key"] for r in chosen]
+    assert len(fitted.members_) == 2 and selection["members"][0] == best["key"]
+    for member, row in zip(fitted.members_, chosen):
         for key, value in row["overrides"].items():
             assert member.settings_[key] == value, key
     assert fitted.settings_ == fitted.members_[0].settings_
@@ -143,8 +162,8 @@ def test_no_leak_a_step_right_after_the_origin_changes_nothing():
     columns = ["cutoff", "ds", "mean", "median", "lo-50", "hi-50", "lo-90", "hi-90", "config"]
     pd.testing.assert_frame_equal(plain[columns], stepped[columns])
     assert (stepped["y"] - plain["y"]).eq(50.0).all()
-    assert plain["config"].iloc[0] == ns.Forecaster(**AUTO_TINY).fit(y[:85]).selection_[
-        "members"][0] + " | " + ns.Forecaster(**AUTO_TINY).fit(y[:85]).selection_["members"][1]
+    cut = ns.Forecaster(**AUTO_TINY).fit(y[:85]).selection_["members"]
+    assert plain["config"].iloc[0] == " | ".join(cut)
 
 
 def test_the_cli_uses_the_automatic_configuration_and_resumes_it(tmp_path):
@@ -239,3 +258,4 @@ def test_a_noisy_oscillator_seen_in_one_channel_gets_a_latent_channel():
         x[t] = turn @ x[t - 1] + rng.normal(0.0, 0.3, 2)
     model = ns.Forecaster(**SIM).fit(x[:, 0])
     assert model.settings_["state_dim"] == 2, model.selection_
+
