@@ -8,6 +8,7 @@ climatology and, on the simulated series, the exact law.
         --out benchmarks/results/collection_classical.json          # all but neuralsde
     python benchmarks/collection.py --series co2,elnino --iters 200
     python benchmarks/collection.py --forecasters neuralsde --time-grid 0   # exact times
+    python benchmarks/collection.py --forecasters neuralsde --params '{"dt": 0.5}'
 
 **Origins.** For a series of ``n`` time points and the entry's horizon ``h`` (``COLLECTION[name]
 ["horizon"]``), the ``--origins`` (default 3) origins are ``n - 3h, n - 2h, n - h``
@@ -366,7 +367,7 @@ def neuralsde_period(name: str, series: TimeSeries) -> float | None:
 
 def origin_quantiles(name: str, series: TimeSeries, cut: int, forecaster: str, *,
                      iters: int | None = None, samples: int = 200, seed: int = 0,
-                     time_grid: float | None = None) -> np.ndarray:
+                     params: dict | None = None) -> np.ndarray:
     """The quantiles (len(LEVELS), h, P, d) that ``forecaster`` gives at origin ``cut`` of
     ``series`` (the collection's ``name``) for its ``h`` points after it, from ``series``'
     first ``cut`` points only."""
@@ -379,7 +380,7 @@ def origin_quantiles(name: str, series: TimeSeries, cut: int, forecaster: str, *
         raise ValueError(f"origin {cut} leaves fewer than h={h} points.")
     if forecaster == "neuralsde":
         return _neuralsde_quantiles(name, series.head(cut), future_ts, iters=iters,
-                                    samples=samples, seed=seed, time_grid=time_grid)
+                                    samples=samples, seed=seed, params=params)
     if forecaster == "exact" and not COLLECTION[name]["simulated"]:
         raise ValueError("the exact law is known for the simulated series only.")
     m = season_length(name)
@@ -399,15 +400,14 @@ def origin_quantiles(name: str, series: TimeSeries, cut: int, forecaster: str, *
 
 def _neuralsde_quantiles(name: str, train: TimeSeries, future_ts: np.ndarray, *,
                          iters: int | None, samples: int, seed: int,
-                         time_grid: float | None = None) -> np.ndarray:
+                         params: dict | None = None) -> np.ndarray:
     import neuralsde
     from neuralsde.forecast_result import PanelForecast
 
     settings = {"seed": seed}  # the season from the dates, as the Forecaster's default
     if iters is not None:
         settings["iters"] = iters
-    if time_grid is not None:
-        settings["time_grid"] = time_grid
+    settings.update(params or {})  # --params, --time-grid
     model = neuralsde.Forecaster(**settings).fit(train)
     CHOSEN.append(model.selection_["members"] if model.selection_ else ["given"])
     CANDIDATES.append({r["key"]: (r["score"] if r["score"] is not None
@@ -424,7 +424,7 @@ def _neuralsde_quantiles(name: str, train: TimeSeries, future_ts: np.ndarray, *,
 # ----------------------------------------------------------------------------- one series
 
 def run_series(name: str, forecasters: list[str], *, n_origins: int, iters: int | None,
-               samples: int, seed: int, time_grid: float | None = None) -> dict:
+               samples: int, seed: int, params: dict | None = None) -> dict:
     """Every forecaster of ``forecasters`` at every origin of ``name``; its JSON entry."""
     entry = COLLECTION[name]
     series = load_series(name)
@@ -447,7 +447,7 @@ def run_series(name: str, forecasters: list[str], *, n_origins: int, iters: int 
             for cut in origins:
                 start = time.perf_counter()
                 quantiles = origin_quantiles(name, series, cut, forecaster, iters=iters,
-                                             samples=samples, seed=seed, time_grid=time_grid)
+                                             samples=samples, seed=seed, params=params)
                 seconds.append(time.perf_counter() - start)
                 scores.append(score(quantiles, obs[cut:cut + h]))
         except Exception as err:  # one failing forecaster must not lose the others' scores
@@ -553,7 +553,7 @@ def text_tables(result: dict) -> str:
 def main(*, series: list[str] | None = None, forecasters: list[str] | None = None,
          origins: int | None = None, iters: int | None = None, samples: int = 200,
          seed: int = 0, quick: bool = False, out=DEFAULT_OUT,
-         time_grid: float | None = None) -> dict:
+         time_grid: float | None = None, params: dict | None = None) -> dict:
     """Run the benchmark and write its JSON to ``out``; returns what it wrote.
 
     Args:
@@ -566,6 +566,7 @@ def main(*, series: list[str] | None = None, forecasters: list[str] | None = Non
         seed: neuralsde's seed (and the double well's Euler-Maruyama seed, plus the origin).
         quick: one origin and 60 iterations unless ``origins`` / ``iters`` are given.
         time_grid: neuralsde's ``time_grid`` (default the Forecaster's).
+        params: more of neuralsde's settings, e.g. ``{"dt": 0.5}`` (default the Forecaster's).
         out: the JSON file.
     """
     names = list(COLLECTION) if series is None else list(series)
@@ -589,14 +590,15 @@ def main(*, series: list[str] | None = None, forecasters: list[str] | None = Non
         iters = QUICK["iters"]
     settings = {"series": names, "forecasters": chosen, "origins": origins, "iters": iters,
                 "samples": samples, "seed": seed, "quick": quick, "out": str(out),
-                "time_grid": time_grid}
+                "time_grid": time_grid, "params": params}
+    params = {**(params or {}), **({} if time_grid is None else {"time_grid": time_grid})}
     start = time.perf_counter()
     result = {"machine": machine(load_before=os.getloadavg()), "settings": settings,
               "levels": LEVELS.tolist(), "series": {}}
     for name in names:
         print(f"{name}: h = {COLLECTION[name]['horizon']}, m = {season_length(name)}", flush=True)
         result["series"][name] = run_series(name, chosen, n_origins=origins, iters=iters,
-                                            samples=samples, seed=seed, time_grid=time_grid)
+                                            samples=samples, seed=seed, params=params)
     result["aggregate"] = aggregate(result)
     result["wall_seconds"] = time.perf_counter() - start
     result["machine"]["load_after"] = os.getloadavg()
@@ -626,6 +628,8 @@ def parse_args(argv: list[str] | None = None) -> dict:
     p.add_argument("--quick", action="store_true", help="one origin and 60 iterations")
     p.add_argument("--time-grid", type=float, help="neuralsde's time_grid (default the "
                    "Forecaster's; 0: exact times)")
+    p.add_argument("--params", type=json.loads, help="more of neuralsde's Forecaster settings "
+                   "as JSON, e.g. '{\"dt\": 0.5}' (default the Forecaster's)")
     p.add_argument("--out", default=str(DEFAULT_OUT))
     args = p.parse_args(argv)
     return {**vars(args), "series": _names(args.series), "forecasters": _names(args.forecasters)}

@@ -257,9 +257,9 @@ def _stages(forecaster, base: dict, series: TimeSeries, h: int):
 
 def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None) -> None:
     """Choose ``forecaster``'s ``"auto"`` settings on ``series`` (the training data), fit the
-    best ``ensemble`` candidates on all of it, and set the fitted attributes (the best member's)
-    and ``members_`` and ``selection_``. ``should_stop()``, asked before every fit, stops the
-    work with :class:`Interrupted` when it returns a true value (a signal's number)."""
+    chosen members (:func:`_ranked`) on all of it, and set the fitted attributes (the best
+    member's) and ``members_`` and ``selection_``. ``should_stop()``, asked before every fit,
+    stops the work with :class:`Interrupted` when it returns a true value (a signal's number)."""
 
     def check():
         signum = should_stop() if should_stop is not None else None

@@ -58,8 +58,8 @@ class Forecaster(ForecasterFigures):
 
     With the defaults it configures itself (:mod:`neuralsde.auto`): the season from the
     timestamps, and ``scaling``, ``state_dim`` and ``window_length`` chosen by rolling-origin
-    validation inside the training data; the best ``ensemble`` candidates forecast as one
-    mixture. A setting given by hand is used as given.
+    validation inside the training data; up to ``ensemble`` candidates within one standard
+    error of the best forecast as one mixture. A setting given by hand is used as given.
 
     Every argument is keyword-only, and each is also a flag of ``python -m neuralsde.fit``
     (``window_length`` is ``--window-length``).
@@ -85,8 +85,9 @@ class Forecaster(ForecasterFigures):
         window_length: observation times each training window simulates; None: a period's
             observations with ``period``, 8 to 32, else the series' memory, 1 to 8; ``"auto"``:
             that or four times as long (at most 32), by validation.
-        ensemble: how many of the best validated candidates forecast together as an
-            equal-weight mixture (1: the best alone).
+        ensemble: at most how many validated candidates forecast together as an
+            equal-weight mixture, taken from those within one standard error of the best
+            validation score (fewer when fewer are; 1: the chosen one alone).
         windows: windows per iteration.
         window_samples: sample paths per window.
         time_grid: the windows' grid on calendar-like times (months, quarters), a fraction of

@@ -114,6 +114,23 @@ def test_quick_run_writes_finite_scores(tmp_path):
     assert result["aggregate"]["neuralsde"]["real"]["series"] == 1
 
 
+def test_params_reach_the_forecaster_and_the_candidates_are_recorded(tmp_path):
+    args = bc.parse_args(["--series", "ou", "--params", '{"scaling": "standard"}'])
+    assert args["params"] == {"scaling": "standard"} and args["series"] == ["ou"]
+    out = tmp_path / "c.json"
+    fixed = {"scaling": "standard", "state_dim": 1, "window_length": 3}
+    bc.main(series=["ou"], forecasters=["neuralsde"], quick=True, iters=5, out=out,
+            params=fixed)
+    scores = json.loads(out.read_text())["series"]["ou"]["forecasters"]["neuralsde"]
+    assert scores["chosen"] == [["given"]] and scores["candidates"] == [{}]  # nothing searched
+    bc.main(series=["ou"], forecasters=["neuralsde"], quick=True, iters=5, out=out,
+            params={"scaling": "standard"})
+    scores = json.loads(out.read_text())["series"]["ou"]["forecasters"]["neuralsde"]
+    keys = scores["candidates"][0]  # the scaling given: not searched, the rest is
+    assert "base" in keys and "state_dim=2" in keys and not any("scaling" in k for k in keys)
+    assert set(scores["chosen"][0]) <= set(keys)
+
+
 # ----------------------------------------------------------------------------- no leak
 
 def _changed_after(series: TimeSeries, cut: int) -> TimeSeries:

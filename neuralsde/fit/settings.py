@@ -168,8 +168,9 @@ def _add_training_flags(p: argparse.ArgumentParser) -> None:
                     "latent channel, by validation (default: auto with --data, observed + 2 for "
                     "the start objective)")
     tr.add_argument("--ensemble", type=_positive_int, default=_S, metavar="K",
-                    help="with automatic configuration (any auto setting), the K best "
-                         "validated candidates forecast as one equal-weight mixture "
+                    help="with automatic configuration (any auto setting), at most K "
+                         "validated candidates, of those within one standard error of the "
+                         "best score, forecast as one equal-weight mixture "
                          + _default("ensemble"))
     tr.add_argument("--samples", type=_positive_int, default=_S,
                     help="sample paths saved and plotted " + _default("samples"))
