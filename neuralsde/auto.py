@@ -39,7 +39,8 @@ from .data import Scaling, TimeSeries
 from .forecast_result import Forecast, PanelForecast
 from .train.recipe import WINDOW_LENGTH_MAX, default_window_length, resolve_period
 
-__all__ = ["AUTO", "AUTO_KEYS", "BASE", "MEMBER_ITERS", "SELECTION", "Interrupted", "base_settings",
+__all__ = ["AUTO", "AUTO_KEYS", "BASE", "MEMBER_ITERS", "SELECTION", "SELECTION_DT_MAX",
+           "Interrupted", "base_settings",
            "fit_auto", "mixture", "needs_selection", "split_samples"]
 
 #: The value that asks for a setting to be chosen by validation.
@@ -47,9 +48,13 @@ AUTO = "auto"
 #: The settings that can be ``"auto"``.
 AUTO_KEYS = ("scaling", "state_dim", "window_length")
 #: A candidate's validation fit, against the final fit: a fraction of the iterations and of
-#: the windows per iteration. A member of the mixture starts from its validation fit's
-#: weights and trains ``MEMBER_ITERS`` of the iterations more on the whole training data.
-SELECTION = {"iters": 1 / 3, "windows": 1 / 2}
+#: the windows per iteration, and a fixed step ``dt`` this many times as long, up to half the
+#: spacing (never shorter than the final fit's). A member of the mixture starts from its
+#: validation fit's weights and trains ``MEMBER_ITERS`` of the iterations more on the whole
+#: training data, with the final fit's step.
+SELECTION = {"iters": 1 / 3, "windows": 1 / 2, "dt": 2.0}
+#: The longest step, in mean spacings, that :data:`SELECTION` stretches a step to.
+SELECTION_DT_MAX = 0.5
 MEMBER_ITERS = 1 / 3
 #: The validation horizon: a season's observations, else this many, within [2, n / 6].
 VALIDATION_HORIZON = 8
@@ -147,6 +152,9 @@ def _candidate(forecaster, base: dict, overrides: dict, *, selection: bool, warm
     if selection:
         params["iters"] = max(1, round(params["iters"] * SELECTION["iters"]))
         params["windows"] = max(1, round(params["windows"] * SELECTION["windows"]))
+        if params.get("dt") is not None:
+            dt = params["dt"]
+            params["dt"] = max(dt, min(dt * SELECTION["dt"], SELECTION_DT_MAX))
     elif warm:
         params["iters"] = max(1, round(params["iters"] * MEMBER_ITERS))
     return type(forecaster)(**params, ensemble=1, quiet=forecaster.quiet)

@@ -259,3 +259,15 @@ def test_a_noisy_oscillator_seen_in_one_channel_gets_a_latent_channel():
     model = ns.Forecaster(**SIM).fit(x[:, 0])
     assert model.settings_["state_dim"] == 2, model.selection_
 
+
+
+@pytest.mark.parametrize("dt, validation", [(0.25, 0.5), (0.1, 0.2), (0.4, 0.5), (0.8, 0.8),
+                                            (None, None)])
+def test_validation_fits_take_longer_steps_and_members_the_given_ones(dt, validation):
+    adaptive = {"method": "sri"} if dt is None else {}  # adaptive steps: nothing to stretch
+    forecaster = ns.Forecaster(**AUTO_TINY, **adaptive, dt=dt)
+    base = auto.base_settings({**forecaster.params, "period": None})
+    base.pop("ensemble")
+    assert auto._candidate(forecaster, base, {}, selection=True).params["dt"] == validation
+    assert auto._candidate(forecaster, base, {}, selection=False).params["dt"] == dt
+    assert auto._candidate(forecaster, base, {}, selection=False, warm=True).params["dt"] == dt
