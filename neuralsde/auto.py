@@ -40,8 +40,8 @@ from .forecast_result import Forecast, PanelForecast
 from .train.recipe import WINDOW_LENGTH_MAX, default_window_length, resolve_period
 
 __all__ = ["AUTO", "AUTO_KEYS", "BASE", "MEMBER_ITERS", "SELECTION", "SELECTION_DT_MAX",
-           "Interrupted", "base_settings",
-           "fit_auto", "mixture", "needs_selection", "split_samples"]
+           "Interrupted", "base_settings", "fit_auto", "mixture", "needs_selection",
+           "split_samples"]
 
 #: The value that asks for a setting to be chosen by validation.
 AUTO = "auto"
@@ -177,7 +177,7 @@ def _score(forecaster, base, overrides, series: TimeSeries, h: int, weights: dic
         crps = frame["crps"].to_numpy(dtype=float)
         score = float(np.nanmean(crps))
         row["score"] = score if math.isfinite(score) else math.inf
-        by_origin = frame.assign(crps=crps).groupby("cutoff", sort=False)["crps"].mean()
+        by_origin = frame.groupby("cutoff", sort=False)["crps"].mean()
         row["by_origin"] = [float(v) for v in by_origin]
     except ValueError as error:
         row["score"], row["refused"] = math.inf, str(error)
