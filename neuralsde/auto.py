@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from ._checks import atomic_write, write_bytes_with
+from ._workers import Workers, default_jobs
 from .data import Scaling, TimeSeries
 from .forecast_result import Forecast, PanelForecast
 from .train.recipe import WINDOW_LENGTH_MAX, default_window_length, resolve_period
@@ -145,7 +146,8 @@ def _validation_horizon(period, series: TimeSeries) -> int:
     return max(2, min(per, series.n_points // 6))
 
 
-def _candidate(forecaster, base: dict, overrides: dict, *, selection: bool, warm=False):
+def _candidate(forecaster, base: dict, overrides: dict, *, selection: bool, warm=False,
+               quiet=None):
     """A forecaster with ``base`` (concrete) and ``overrides``: a validation fit's when
     ``selection``, a member's from a ``warm`` start's else."""
     params = {**base, **overrides}
@@ -157,21 +159,22 @@ def _candidate(forecaster, base: dict, overrides: dict, *, selection: bool, warm
             params["dt"] = max(dt, min(dt * SELECTION["dt"], SELECTION_DT_MAX))
     elif warm:
         params["iters"] = max(1, round(params["iters"] * MEMBER_ITERS))
-    return type(forecaster)(**params, ensemble=1, quiet=forecaster.quiet)
+    return type(forecaster)(**params, ensemble=1,
+                           quiet=forecaster.quiet if quiet is None else quiet)
 
 
-def _score(forecaster, base, overrides, series: TimeSeries, h: int, weights: dict) -> dict:
+def _score(forecaster, base, overrides, series: TimeSeries, h: int, quiet: bool):
     """Validate one candidate: fit on all but the last ``2 h`` points, forecast from the two
-    origins, mean CRPS; its weights go into ``weights``. A candidate that cannot run on the
-    data scores infinity, with why."""
+    origins, mean CRPS. Returns its row and its fitted weights (None when it could not run on
+    the data: it scores infinity, with why)."""
     from .validation import rolling_origin
 
     start = time.perf_counter()
-    candidate = _candidate(forecaster, base, overrides, selection=True)
-    row = {"key": _key(overrides), "overrides": overrides}
+    candidate = _candidate(forecaster, base, overrides, selection=True, quiet=quiet)
+    row, state = {"key": _key(overrides), "overrides": overrides}, None
     try:
         candidate.fit(series.head(series.n_points - 2 * h))
-        weights[row["key"]] = candidate.model_.state_dict()
+        state = candidate.model_.state_dict()
         step = max(1, h // 3)  # overlapping origins: more forecasts from the same fit
         frame = rolling_origin(candidate, series, h, 1 + h // step, step, refit=False)
         crps = frame["crps"].to_numpy(dtype=float)
@@ -182,7 +185,7 @@ def _score(forecaster, base, overrides, series: TimeSeries, h: int, weights: dic
     except ValueError as error:
         row["score"], row["refused"] = math.inf, str(error)
     row["seconds"] = round(time.perf_counter() - start, 3)
-    return row
+    return row, state
 
 
 def _complexity(overrides: dict) -> int:
@@ -263,11 +266,14 @@ def _stages(forecaster, base: dict, series: TimeSeries, h: int):
     return (scalings, structure)
 
 
-def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None) -> None:
+def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None,
+             report=None) -> None:
     """Choose ``forecaster``'s ``"auto"`` settings on ``series`` (the training data), fit the
     chosen members (:func:`_ranked`) on all of it, and set the fitted attributes (the best
-    member's) and ``members_`` and ``selection_``. ``should_stop()``, asked before every fit,
-    stops the work with :class:`Interrupted` when it returns a true value (a signal's number)."""
+    member's) and ``members_`` and ``selection_``. The fits of a stage, and the members, run in
+    ``jobs`` processes (:mod:`neuralsde._workers`). ``should_stop()``, asked before every fit,
+    stops the work with :class:`Interrupted` when it returns a true value (a signal's number);
+    the fits already running finish and are kept. ``report(line)`` hears of each candidate."""
 
     def check():
         signum = should_stop() if should_stop is not None else None
@@ -278,50 +284,94 @@ def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None) -
     base["period"] = resolve_period({**forecaster._settings(), "scaling": "standard"}, series)
     base = base_settings(base)
     base.pop("ensemble")
-    store = _Store(directory, _fingerprint(forecaster.get_params(), series))
+    same = {k: v for k, v in forecaster.get_params().items() if k not in ("jobs", "quiet")}
+    store = _Store(directory, _fingerprint(same, series))  # jobs change no number
     h = _validation_horizon(base["period"], series)
     rows, note, weights = [], None, {}
-    if series.n_points - 2 * h < 3 * VALIDATION_HORIZON:
-        note = (f"{series.n_points} points are too few to validate on (fewer than "
-                f"{2 * h + 3 * VALIDATION_HORIZON}); the base configuration was fitted")
-        rows.append({"key": "base", "overrides": {}, "score": None})
-    else:
-        for stage in _stages(forecaster, base, series, h):
-            for overrides in stage(rows):
-                key = _key(overrides)
-                if any(r["key"] == key for r in rows):
-                    continue
-                row = store.rows.get(key)
-                if row is None:  # not finished by an earlier run: score it and keep it
-                    check()
-                    row = _score(forecaster, base, overrides, series, h, weights)
-                    store.put_weights(key, weights.get(key))
-                    store.put(row)
-                rows.append(row)
-    chosen = sorted(_ranked(rows)[:forecaster.params["ensemble"]],
-                    key=lambda r: r["score"] or 0.0)  # the best-scored first
-    members = []
-    for row in chosen:
-        check()
-        members.append(_member(forecaster, base, row, series, store, weights))
+    jobs = forecaster.params["jobs"] or default_jobs(forecaster.params["device"])
+    job = _Job(forecaster, base, series, store, weights, quiet=forecaster.quiet or jobs > 1)
+    with Workers(jobs) as workers:
+        if series.n_points - 2 * h < 3 * VALIDATION_HORIZON:
+            note = (f"{series.n_points} points are too few to validate on (fewer than "
+                    f"{2 * h + 3 * VALIDATION_HORIZON}); the base configuration was fitted")
+            rows.append({"key": "base", "overrides": {}, "score": None})
+        else:
+            for stage in _stages(forecaster, base, series, h):
+                rows.extend(job.validate(stage(rows), rows, h, workers, check, report))
+        chosen = sorted(_ranked(rows)[:forecaster.params["ensemble"]],
+                        key=lambda r: r["score"] or 0.0)  # the best-scored first
+        members = job.members(chosen, workers, check)
     forecaster._adopt(members[0])
     forecaster.members_ = members
     forecaster.selection_ = {"validation_horizon": h, "candidates": rows, "note": note,
                              "members": [r["key"] for r in chosen]}
 
 
-def _member(forecaster, base, row, series, store, weights):
+class _Job:
+    """One automatic fit's fixed parts: what :func:`_score` and :func:`_member` are given,
+    and the ``store`` and ``weights`` their results go to."""
+
+    def __init__(self, forecaster, base, series, store, weights, quiet):
+        self.forecaster, self.base, self.series = forecaster, base, series
+        self.store, self.weights, self.quiet = store, weights, quiet
+
+    def validate(self, candidates, known, h, workers, check, report) -> list[dict]:
+        """The rows of ``candidates`` not among ``known``, in order: read from the store when
+        an earlier run finished them, else scored (and stored as each finishes)."""
+        out, todo = {}, []
+        for overrides in candidates:
+            key = _key(overrides)
+            if key in out or any(r["key"] == key for r in known):
+                continue
+            out[key] = self.store.rows.get(key)
+            if out[key] is None:
+                todo.append(overrides)
+            elif report is not None:
+                report(_line(out[key]) + " (kept from an earlier run)")
+
+        def done(i, result):
+            row, state = result
+            self.weights[row["key"]] = state
+            self.store.put_weights(row["key"], state)
+            self.store.put(row)
+            out[row["key"]] = row
+            if report is not None:
+                report(_line(row))
+
+        workers.run([(_score, (self.forecaster, self.base, overrides, self.series, h,
+                               self.quiet)) for overrides in todo], done, check)
+        return list(out.values())
+
+    def members(self, chosen, workers, check) -> list:
+        """The members of ``chosen`` rows, read back when an earlier run finished them."""
+        out, keys, tasks = {}, [], []
+        for row in chosen:
+            key, path = row["key"], self.store.path("member", row["key"])
+            if path is not None and path.exists():
+                out[key] = type(self.forecaster).load(path)
+                continue
+            out[key] = None
+            init = self.weights.get(key) or self.store.get_weights(key)
+            keys.append(key)
+            tasks.append((_member, (self.forecaster, self.base, row, self.series, init, path,
+                                    self.quiet)))
+        workers.run(tasks, lambda i, member: out.update({keys[i]: member}), check)
+        return list(out.values())
+
+
+def _line(row: dict) -> str:
+    score = "-" if row.get("score") is None else f"{row['score']:.5g}"
+    seconds = f" ({row['seconds']:.1f} s)" if "seconds" in row else ""
+    return f"  {row['key']:45s} validation CRPS {score}{seconds}"
+
+
+def _member(forecaster, base, row, series, init, path, quiet):
     """The candidate of ``row`` fitted on all of ``series``, from its validation fit's weights
-    (from scratch with every iteration when it had none); read back from ``store`` when a
-    previous run finished it."""
+    ``init`` (from scratch with every iteration when None); written to ``path`` if given."""
     from .forecaster_file import write_forecaster
 
-    path = store.path("member", row["key"])
-    if path is not None and path.exists():
-        return type(forecaster).load(path)
-    init = weights.get(row["key"]) or store.get_weights(row["key"])
     member = _candidate(forecaster, base, row["overrides"], selection=False,
-                        warm=init is not None)
+                        warm=init is not None, quiet=quiet)
     member._train(series, member.resolve(series), init=init)
     member.members_ = [member]
     if path is not None:

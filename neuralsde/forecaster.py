@@ -6,7 +6,6 @@ as for the command line, so the same settings and seed give the same numbers."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -21,6 +20,7 @@ from .forecast_result import Forecast, PanelForecast
 from .forecaster_figures import ForecasterFigures
 from .forecasting import forecast
 from .frames import as_series, paths_frame, summary_frame
+from .machine import torch_threads
 from .sde import build_model
 from .train import fit as train_fit
 from .train.recipe import (
@@ -44,7 +44,7 @@ FORECASTER_DEFAULTS = {
     "window_length": "auto", "ensemble": 2, "windows": 32, "window_samples": 16,
     "time_grid": 0.125, "iters": 300, "lr": 0.01, "lr_final": 0.1, "method": "euler",
     "tableau": "sriw1", "gradient": "backprop", "rtol": 0.1, "atol": 0.1, "dt": 0.25,
-    "samples": 100, "seed": 0, "threads": 1,
+    "samples": 100, "seed": 0, "threads": 1, "jobs": None,
     "dtype": "float32", "device": "cpu", "on_divergence": "restore", "checkpoint_every": 100,
 }
 #: The reference objective's settings that the recipe reads; a forecaster never changes them.
@@ -105,6 +105,8 @@ class Forecaster(ForecasterFigures):
         seed: seeds the weights, the training noise and the forecasts' noise.
         threads: torch CPU threads while fitting and forecasting (1 is fastest at these sizes;
             the setting is restored afterwards).
+        jobs: processes that share the automatic configuration's fits (no number depends on
+            it); None: one per core on Linux, else 1; 1 on a GPU.
         dtype: ``"float32"`` or ``"float64"``.
         device: ``"cpu"`` or a CUDA device.
         on_divergence: ``"restore"``, ``"skip"`` or ``"stop"`` (see :func:`neuralsde.train.fit`).
@@ -128,7 +130,8 @@ class Forecaster(ForecasterFigures):
                  iters: int = 300, lr: float = 0.01, lr_final: float = 0.1, method: str = "euler",
                  tableau: str = "sriw1", gradient: str = "backprop", rtol: float = 0.1,
                  atol: float = 0.1, dt: float | None = 0.25, samples: int = 100, seed: int = 0,
-                 threads: int = 1, dtype: str = "float32", device: str = "cpu",
+                 threads: int = 1, jobs: int | None = None, dtype: str = "float32",
+                 device: str = "cpu",
                  on_divergence: str = "restore", checkpoint_every: int = 100,
                  quiet: bool = True):
         params = {k: v for k, v in locals().items() if k in FORECASTER_DEFAULTS}
@@ -140,6 +143,7 @@ class Forecaster(ForecasterFigures):
             raise ValueError(f"dtype={dtype!r} is not supported; expected 'float32' or "
                              "'float64'.")
         check_int("threads", threads, 1)
+        check_int("jobs", jobs, 1, allow_none=True)
         check_int("samples", samples, 1)
         check_int("lags", lags, 1)
         check_int("ensemble", ensemble, 1)
@@ -228,7 +232,7 @@ class Forecaster(ForecasterFigures):
         attributes and returns :func:`neuralsde.train.fit`'s result. The command line passes
         its history file, checkpoints and signal handling through the keywords."""
         solve_config, train_config = make_configs(settings)
-        with self._threads():
+        with torch_threads(self.params["threads"]):
             scaling = fit_scaling(series, settings)
             torch.manual_seed(settings["seed"])
             model = build_model(model_spec(settings, scaling))
@@ -256,16 +260,6 @@ class Forecaster(ForecasterFigures):
                                         seed=sample_seed(self.params["seed"]))
         return result
 
-    @contextlib.contextmanager
-    def _threads(self):
-        """torch with ``threads`` CPU threads inside, the caller's setting restored after."""
-        before = torch.get_num_threads()
-        torch.set_num_threads(self.params["threads"])
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
-
     def _check_fitted(self) -> None:
         if self.model_ is None:
             raise RuntimeError("this Forecaster is not fitted yet: call fit(data) first.")
@@ -290,7 +284,7 @@ class Forecaster(ForecasterFigures):
             return mixture([m.forecast(h, data=series, samples=n, seed=seed + i, step=step,
                                        times=times)
                             for i, (m, n) in enumerate(zip(self.members_, shares))])
-        with self._threads():
+        with torch_threads(self.params["threads"]):
             return forecast(self.model_, series, h, samples=samples, seed=seed,
                             scaling=self.scaling_, solve_config=self.solve_config_, step=step,
                             times=times)

@@ -3,13 +3,14 @@ benchmarks and experiments (one definition, so every result file says the same t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 from datetime import datetime
 
 import torch
 
-__all__ = ["machine"]
+__all__ = ["machine", "torch_threads"]
 
 
 def _cpu_name() -> str | None:
@@ -30,3 +31,14 @@ def machine(**extra) -> dict:
             "threads": torch.get_num_threads(), "cpu": _cpu_name(), "cores": os.cpu_count(),
             "python": platform.python_version(),
             "date": datetime.now().isoformat(timespec="seconds"), **extra}
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """torch with ``n`` CPU threads inside, the caller's setting restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -134,14 +134,14 @@ def test_a_stopped_fit_resumes_to_the_uninterrupted_result(fitted, tmp_path, mon
                                                            where, call):
     folder = tmp_path / "selection"
     real = _stop_at(monkeypatch, where, call)
-    with pytest.raises(KeyboardInterrupt):
-        ns.Forecaster(**AUTO_TINY).fit(_ar1(), checkpoint_dir=folder)
+    with pytest.raises(KeyboardInterrupt):  # one process: the patched function runs here
+        ns.Forecaster(**AUTO_TINY, jobs=1).fit(_ar1(), checkpoint_dir=folder)
     saved = json.loads((folder / "selection.json").read_text())["candidates"]
     assert len(saved) == (call - 1 if where == "_score" else len(fitted.selection_["candidates"]))
     monkeypatch.setattr(auto, where, real)
     scored = []
     monkeypatch.setattr(auto, "_score", lambda *a, **k: scored.append(1) or real_score(*a, **k))
-    resumed = ns.Forecaster(**AUTO_TINY).fit(_ar1(), checkpoint_dir=folder)
+    resumed = ns.Forecaster(**AUTO_TINY, jobs=1).fit(_ar1(), checkpoint_dir=folder)
     assert len(scored) == len(fitted.selection_["candidates"]) - len(saved)  # none redone
     assert resumed.selection_["members"] == fitted.selection_["members"]
     pd.testing.assert_frame_equal(fitted.predict(5), resumed.predict(5))
@@ -203,7 +203,7 @@ def test_a_signal_stops_the_cli_between_fits_and_resume_ends_as_an_uninterrupted
     data = tmp_path / "y.csv"
     data.write_text("t,y\n" + "".join(f"{i},{float(v)!r}\n" for i, v in enumerate(_ar1(70))))
     flags = ["--data", str(data), "--iters", "6", "--windows", "4", "--window-samples", "4",
-             "--samples", "20", "--horizon", "4", "--quiet"]
+             "--samples", "20", "--horizon", "4", "--quiet", "--jobs", "1"]
     assert main([*flags, "--out", str(tmp_path / "whole")]) == 0
     real, calls = auto._score, []
 

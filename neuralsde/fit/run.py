@@ -19,9 +19,11 @@ import torch
 
 from .. import __version__, build_model, distributed
 from .._checks import WriteError
+from .._workers import default_jobs
 from ..auto import AUTO, AUTO_KEYS, Interrupted, base_settings, fit_auto, needs_selection
 from ..data import Scaling, TimeSeries
 from ..forecaster import FORECASTER_DEFAULTS, Forecaster
+from ..machine import torch_threads
 from ..run_files import holdout_split
 from ..solvers import SolveConfig
 from ..train import TrainConfig, fit, load_checkpoint
@@ -55,7 +57,7 @@ from .signals import Aborted, StopOnSignal, exit_status
 __all__ = ["RESUME_FLAGS", "RUN_FORMAT", "holdout_split", "main", "run_folder"]
 
 #: Flags that may accompany ``--resume`` (they do not change the problem).
-RESUME_FLAGS = ("quiet", "threads", "device", "horizon", "horizon_step")
+RESUME_FLAGS = ("quiet", "threads", "jobs", "device", "horizon", "horizon_step")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,12 +177,8 @@ def _check_resolved(settings: dict, series: TimeSeries) -> None:
 
 def _with_threads(settings: dict, job):
     """``job()`` with torch using ``settings["threads"]`` CPU threads."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(settings["threads"])
-    try:
+    with torch_threads(settings["threads"]):
         return job()
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _stored_settings(parser: argparse.ArgumentParser, args: argparse.Namespace,
@@ -344,15 +342,14 @@ def _fit_automatic(forecaster: Forecaster, train: TimeSeries, folder: Path, sett
     ``history.csv``. ``settings`` gets the best member's resolved settings and ``selection``.
     A signal stops the work before the next fit (:class:`~neuralsde.auto.Interrupted`)."""
     start = time.perf_counter()
-    say(f"automatic configuration: validating candidates for {', '.join(AUTO_KEYS)} "
-        f"(kept in {folder / 'selection'})")
-    fit_auto(forecaster, train, folder / "selection", should_stop=lambda: stop.signum)
+    jobs = settings["jobs"] or default_jobs(settings["device"])
+    say(f"automatic configuration: validating candidates for {', '.join(AUTO_KEYS)} in {jobs} "
+        f"process{'es' if jobs > 1 else ''} (kept in {folder / 'selection'})")
+    fit_auto(forecaster, train, folder / "selection", should_stop=lambda: stop.signum,
+             report=say)
     for key in ("scaling", "state_dim", "window_length", "period"):
         settings[key] = forecaster.settings_[key]
     settings["selection"] = forecaster.selection_
-    for row in forecaster.selection_["candidates"]:
-        score = "-" if row.get("score") is None else f"{row['score']:.5g}"
-        say(f"  {row['key']:45s} validation CRPS {score}")
     say(f"mixture of {len(forecaster.members_)}: {' | '.join(forecaster.selection_['members'])}")
     forecaster.save(folder / "forecaster.pt")
     history = HistoryFile(folder / "history.csv")

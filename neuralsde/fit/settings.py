@@ -266,6 +266,9 @@ def _add_solver_flags(p: argparse.ArgumentParser) -> None:
     sv.add_argument("--threads", type=_positive_int, default=_S,
                     help="CPU threads for torch; the tensors are tiny and more threads only add "
                          "overhead " + _default("threads"))
+    sv.add_argument("--jobs", type=_positive_int, default=_S,
+                    help="processes that share the automatic configuration's fits; no number "
+                         "depends on it (default: one per core on Linux, else 1; 1 on a GPU)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -315,12 +318,9 @@ def resolve(args: argparse.Namespace) -> dict:
 
 
 def load_series(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TimeSeries:
-    """The data the flags name: ``--data`` (with its column flags) or the built-in data.
-
-    A problem in the file is one line (no usage) that names the file once and speaks in flags
-    (``--time-column 'when'``, not ``time_column='when'``); a file that is not comma-separated
-    gets a hint.
-    """
+    """The data the flags name: ``--data`` (with its column flags) or the built-in data. A
+    problem in the file is one line (no usage) naming the file once and speaking in flags
+    (``--time-column 'when'``); a file that is not comma-separated gets a hint."""
     if args.data is None:
         for flag in ("time_column", "columns", "group_column"):
             if getattr(args, flag) is not None:

@@ -1,0 +1,116 @@
+"""Fits shared by worker processes (neuralsde._workers): results in the tasks' order and the
+same numbers as in one process; a stop lets the running fits finish and keeps them."""
+
+import json
+import os
+import signal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import neuralsde as ns
+from neuralsde import auto
+from neuralsde._workers import Workers, default_jobs
+from neuralsde.frames import as_series
+
+AUTO_TINY = {"iters": 6, "windows": 4, "window_samples": 4, "samples": 20}
+
+
+def _ar1(n=80, seed=0, phi=0.8, level=5.0):
+    rng = np.random.default_rng(seed)
+    x = np.zeros(n)
+    for i in range(1, n):
+        x[i] = phi * x[i - 1] + rng.normal()
+    return x + level
+
+
+def _pid_and_square(x):
+    return os.getpid(), x * x
+
+
+def _fails(x):
+    raise ArithmeticError(f"task {x}")
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_tasks_run_in_other_processes_and_come_back_in_order():
+    done = []
+    with Workers(2) as workers:
+        results = workers.run([(_pid_and_square, (x,)) for x in range(6)],
+                              lambda i, r: done.append(i))
+    assert [r[1] for r in results] == [x * x for x in range(6)]
+    assert sorted(done) == list(range(6))
+    assert os.getpid() not in {r[0] for r in results}
+    with Workers(1) as workers:  # one process: here, in order
+        results = workers.run([(_pid_and_square, (x,)) for x in range(3)], lambda i, r: None)
+    assert {r[0] for r in results} == {os.getpid()}
+
+
+def test_a_stop_lets_the_running_tasks_finish_and_starts_no_more():
+    checks, done = [], []
+
+    def check():
+        checks.append(1)
+        if len(checks) == 3:  # after two tasks started
+            raise _Stop
+
+    with Workers(2) as workers, pytest.raises(_Stop):
+        workers.run([(_pid_and_square, (x,)) for x in range(5)],
+                    lambda i, r: done.append((i, r[1])), check)
+    assert sorted(done) == [(0, 0), (1, 1)]
+
+
+def test_a_task_that_fails_raises_its_error_here():
+    with Workers(2) as workers, pytest.raises(ArithmeticError, match="task 1"):
+        workers.run([(_pid_and_square, (0,)), (_fails, (1,)), (_pid_and_square, (2,))],
+                    lambda i, r: None)
+
+
+def test_jobs_is_checked_and_defaults_to_one_on_a_gpu():
+    with pytest.raises(ValueError, match="jobs"):
+        ns.Forecaster(jobs=0)
+    assert default_jobs("cuda:0") == 1
+    if hasattr(os, "sched_getaffinity") and os.name == "posix" and os.uname().sysname == "Linux":
+        assert default_jobs("cpu") == len(os.sched_getaffinity(0))
+
+
+@pytest.fixture(scope="module")
+def one_process():
+    return ns.Forecaster(**AUTO_TINY, jobs=1).fit(_ar1())
+
+
+def test_two_processes_give_the_numbers_of_one(one_process):
+    two = ns.Forecaster(**AUTO_TINY, jobs=2).fit(_ar1())
+    rows = [(r["key"], r["score"], r.get("by_origin")) for r in two.selection_["candidates"]]
+    assert rows == [(r["key"], r["score"], r.get("by_origin"))
+                    for r in one_process.selection_["candidates"]]
+    assert two.selection_["members"] == one_process.selection_["members"]
+    pd.testing.assert_frame_equal(two.predict(5), one_process.predict(5))
+
+
+def test_a_stop_with_fits_running_keeps_them_and_resumes_to_the_same_result(
+        one_process, tmp_path):
+    asked = []
+
+    def should_stop():  # a signal arrives while the first two candidates train
+        asked.append(1)
+        return signal.SIGTERM if len(asked) == 3 else None
+
+    folder = tmp_path / "selection"
+    forecaster = ns.Forecaster(**AUTO_TINY, jobs=2)
+    with pytest.raises(auto.Interrupted):
+        auto.fit_auto(forecaster, as_series(_ar1()), folder, should_stop=should_stop)
+    saved = json.loads((folder / "selection.json").read_text())["candidates"]
+    assert len(saved) == 2  # both running fits finished and were kept
+    lines = []
+    resumed = ns.Forecaster(**AUTO_TINY, jobs=2).fit(_ar1(), checkpoint_dir=folder)
+    auto.fit_auto(ns.Forecaster(**AUTO_TINY, jobs=2), as_series(_ar1()), folder,
+                  report=lines.append)
+    assert sum("kept from an earlier run" in line for line in lines) == len(
+        one_process.selection_["candidates"])
+    assert resumed.selection_["members"] == one_process.selection_["members"]
+    pd.testing.assert_frame_equal(resumed.predict(5), one_process.predict(5))
