@@ -25,8 +25,9 @@ def _fork_offered() -> bool:
 
 def default_jobs(device: str = "cpu") -> int:
     """Processes for ``jobs=None``: one per core this process may run on where workers can be
-    forked and the fits run on the CPU; else 1 (a GPU is shared better by one process)."""
-    if str(device) != "cpu" or not _fork_offered():
+    forked and the fits run on the CPU; else 1 (a GPU is shared better by one process, and a
+    daemonic process, such as a worker of the user's own pool, may not start children)."""
+    if str(device) != "cpu" or not _fork_offered() or multiprocessing.current_process().daemon:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, cores or 1)

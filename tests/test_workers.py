@@ -2,6 +2,7 @@
 same numbers as in one process; a stop lets the running fits finish and keeps them."""
 
 import json
+import multiprocessing
 import os
 import signal
 
@@ -76,6 +77,12 @@ def test_jobs_is_checked_and_defaults_to_one_on_a_gpu():
     assert default_jobs("cuda:0") == 1
     if hasattr(os, "sched_getaffinity") and os.name == "posix" and os.uname().sysname == "Linux":
         assert default_jobs("cpu") == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_a_worker_of_the_users_own_pool_fits_in_one_process():
+    with multiprocessing.get_context("fork").Pool(1) as pool:  # daemonic: no children
+        assert pool.apply(default_jobs, ("cpu",)) == 1
 
 
 @pytest.fixture(scope="module")
