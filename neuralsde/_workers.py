@@ -14,6 +14,8 @@ import os
 import queue
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 
 __all__ = ["Workers", "default_jobs"]
@@ -35,9 +37,18 @@ def default_jobs(device: str = "cpu") -> int:
 
 def _worker_init() -> None:
     """A worker leaves signals to the parent: Ctrl-C reaches the whole process group, and the
-    parent decides (finish the running fits, or stop)."""
+    parent decides (finish the running fits, or stop). A worker whose parent is gone (killed
+    with SIGKILL, say) exits within a second instead of finishing its fit for nobody."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 class Workers:

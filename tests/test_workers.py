@@ -5,6 +5,7 @@ import json
 import multiprocessing
 import os
 import signal
+import time
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,37 @@ def test_jobs_is_checked_and_defaults_to_one_on_a_gpu():
 def test_a_worker_of_the_users_own_pool_fits_in_one_process():
     with multiprocessing.get_context("fork").Pool(1) as pool:  # daemonic: no children
         assert pool.apply(default_jobs, ("cpu",)) == 1
+
+
+def _exited(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return any(line.split()[1] == "Z" for line in handle if line.startswith("State:"))
+    except FileNotFoundError:
+        return True
+
+
+def _pool_then_hang(queue):
+    workers = Workers(2)
+    queue.put(workers.run([(os.getpid, ()), (os.getpid, ())], lambda i, r: None))
+    workers.run([(time.sleep, (60,)), (time.sleep, (60,))], lambda i, r: None)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
+def test_workers_whose_parent_was_killed_exit_at_once():
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    parent = context.Process(target=_pool_then_hang, args=(queue,))
+    parent.start()
+    pids = queue.get(timeout=30)
+    time.sleep(0.3)  # both workers are in their 60 s task
+    assert not any(_exited(pid) for pid in pids)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.join()
+    deadline = time.monotonic() + 10
+    while not all(_exited(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(_exited(pid) for pid in pids)
 
 
 @pytest.fixture(scope="module")
