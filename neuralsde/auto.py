@@ -247,7 +247,7 @@ def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None,
                 rows.extend(job.validate(stage(rows), rows, h, workers, check, report))
         chosen = sorted(_ranked(rows)[:forecaster.params["ensemble"]],
                         key=lambda r: r["score"] or 0.0)  # the best-scored first
-        members = job.members(chosen, workers, check)
+        members = job.members(chosen, workers, check, report)
     forecaster._adopt(members[0])
     forecaster.members_ = members
     forecaster.selection_ = {"validation_horizon": h, "candidates": rows, "note": note,
@@ -289,7 +289,7 @@ class _Job:
                                self.quiet)) for overrides in todo], done, check)
         return list(out.values())
 
-    def members(self, chosen, workers, check) -> list:
+    def members(self, chosen, workers, check, report=None) -> list:
         """The members of ``chosen`` rows, read back when an earlier run finished them."""
         out, keys, tasks = {}, [], []
         for row in chosen:
@@ -302,7 +302,15 @@ class _Job:
             keys.append(key)
             tasks.append((_member, (self.forecaster, self.base, row, self.series, init, path,
                                     self.quiet)))
-        workers.run(tasks, lambda i, member: out.update({keys[i]: member}), check)
+        start = time.perf_counter()
+
+        def done(i, member):
+            out[keys[i]] = member
+            if report is not None:
+                report(f"  member {keys[i]} trained on all the data "
+                       f"({time.perf_counter() - start:.1f} s)")
+
+        workers.run(tasks, done, check)
         return list(out.values())
 
 

@@ -123,7 +123,11 @@ def one_process():
 
 
 def test_two_processes_give_the_numbers_of_one(one_process):
-    two = ns.Forecaster(**AUTO_TINY, jobs=2).fit(_ar1())
+    two, lines = ns.Forecaster(**AUTO_TINY, jobs=2), []
+    auto.fit_auto(two, as_series(_ar1()), report=lines.append)  # what fit() does, heard
+    assert sum("validation CRPS" in line for line in lines) == len(two.selection_["candidates"])
+    assert sorted(line.split()[1] for line in lines if line.lstrip().startswith("member")) == \
+        sorted(two.selection_["members"])
     rows = [(r["key"], r["score"], r.get("by_origin")) for r in two.selection_["candidates"]]
     assert rows == [(r["key"], r["score"], r.get("by_origin"))
                     for r in one_process.selection_["candidates"]]
