@@ -408,6 +408,7 @@ def test_an_abort_a_library_turns_into_its_own_error_still_aborts(second):
     # own on the way out ("unexpected pos ..."); the run must still end as aborted
     from neuralsde.fit.signals import Aborted, StopOnSignal
 
+    before = signal.getsignal(signal.SIGINT)  # SIG_IGN where the shell started us in background
     stop = StopOnSignal(lambda line: None)
     with pytest.raises(Aborted) as info, stop:
         signal.raise_signal(signal.SIGTERM)
@@ -418,7 +419,7 @@ def test_an_abort_a_library_turns_into_its_own_error_still_aborts(second):
             raise RuntimeError("[enforce fail at inline_container.cc] unexpected pos") from None
     assert info.value.signum == second
     assert isinstance(info.value.__cause__, RuntimeError)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers put back
+    assert signal.getsignal(signal.SIGINT) is before  # handlers put back
 
 
 def test_an_error_without_a_second_signal_is_left_alone():
