@@ -220,7 +220,8 @@ def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None,
     member's) and ``members_`` and ``selection_``. The fits of a stage, and the members, run in
     ``jobs`` processes (:mod:`neuralsde._workers`). ``should_stop()``, asked before every fit,
     stops the work with :class:`Interrupted` when it returns a true value (a signal's number);
-    the fits already running finish and are kept. ``report(line)`` hears of each candidate."""
+    the fits already running finish and are kept. ``report(line)`` hears of each candidate
+    and member as it finishes."""
 
     def check():
         signum = should_stop() if should_stop is not None else None
