@@ -324,10 +324,10 @@ def _summarise(say: Callable[..., None], folder: Path, metrics: dict) -> None:
     """The closing lines: iterations, time and fit; the holdout scores; the files written."""
     clean_vs_data = metrics["clean_vs_data_mse"]
     auto = metrics["settings"].get("selection")
-    what = (f"automatic configuration, {len(auto['candidates'])} candidates and "
-            f"{len(auto['members'])} members, the best member's last " if auto else "")
-    what += str(metrics["iterations"])
-    say(f"{metrics['stopped']}: {what} iterations in "
+    k = len(auto["members"]) if auto else 0
+    what = (f"automatic configuration ({len(auto['candidates'])} candidates, {k} member"
+            f"{'s' if k > 1 else ''}; the best member's last " if auto else "")
+    say(f"{metrics['stopped']}: {what}{metrics['iterations']} iterations{')' if auto else ''} in "
         f"{metrics['wall_seconds']:.1f} s; path-mean MSE of {metrics['samples']} samples vs data "
         f"{metrics['path_mean_mse']:.4g}" + (f" (the noise-free curve scores {clean_vs_data:.4g})"
                                              if clean_vs_data is not None else ""))
