@@ -38,7 +38,7 @@ from .forecast_result import Forecast, PanelForecast
 from .train.recipe import WINDOW_LENGTH_MAX, default_window_length, resolve_period
 
 __all__ = ["AUTO", "AUTO_KEYS", "BASE", "MEMBER_ITERS", "SELECTION", "SELECTION_DT_MAX",
-           "Interrupted", "base_settings", "fit_auto", "mixture", "needs_selection",
+           "Interrupted", "base_settings", "fit_auto", "mixture", "needs_selection", "processes",
            "split_samples"]
 
 #: The value that asks for a setting to be chosen by validation.
@@ -213,6 +213,14 @@ def _stages(forecaster, base: dict, series: TimeSeries, h: int):
     return (scalings, structure)
 
 
+def processes(params: dict) -> int:
+    """The worker processes an automatic fit with ``params`` uses: ``jobs`` (None: one per core,
+    :func:`~neuralsde._workers.default_jobs`), and never more than can work at once (the 4
+    scalings of the first stage, or the ``ensemble`` members)."""
+    jobs = params["jobs"] or default_jobs(params["device"])
+    return max(1, min(jobs, max(4, params["ensemble"])))
+
+
 def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None,
              report=None) -> None:
     """Choose ``forecaster``'s ``"auto"`` settings on ``series`` (the training data), fit the
@@ -236,7 +244,7 @@ def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None,
     store = _Store(directory, _fingerprint(same, series))  # jobs change no number
     h = _validation_horizon(base["period"], series)
     rows, note, weights = [], None, {}
-    jobs = forecaster.params["jobs"] or default_jobs(forecaster.params["device"])
+    jobs = processes(forecaster.params)
     job = _Job(forecaster, base, series, store, weights, quiet=forecaster.quiet or jobs > 1)
     with Workers(jobs) as workers:
         if series.n_points - 2 * h < 3 * VALIDATION_HORIZON:

@@ -76,6 +76,12 @@ def test_jobs_is_checked_and_defaults_to_one_on_a_gpu():
     with pytest.raises(ValueError, match="jobs"):
         ns.Forecaster(jobs=0)
     assert default_jobs("cuda:0") == 1
+    # never more processes than fits can run at once: 4 scalings, or the ensemble's members
+    assert auto.processes({"jobs": 64, "device": "cpu", "ensemble": 2}) == 4
+    assert auto.processes({"jobs": 64, "device": "cpu", "ensemble": 6}) == 6
+    assert auto.processes({"jobs": 3, "device": "cpu", "ensemble": 2}) == 3
+    assert auto.processes({"jobs": None, "device": "cpu", "ensemble": 2}) == min(
+        default_jobs("cpu"), 4)
     if hasattr(os, "sched_getaffinity") and os.name == "posix" and os.uname().sysname == "Linux":
         assert default_jobs("cpu") == len(os.sched_getaffinity(0))
 

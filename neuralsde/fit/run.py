@@ -19,8 +19,15 @@ import torch
 
 from .. import __version__, build_model, distributed
 from .._checks import WriteError
-from .._workers import default_jobs
-from ..auto import AUTO, AUTO_KEYS, Interrupted, base_settings, fit_auto, needs_selection
+from ..auto import (
+    AUTO,
+    AUTO_KEYS,
+    Interrupted,
+    base_settings,
+    fit_auto,
+    needs_selection,
+    processes,
+)
 from ..data import Scaling, TimeSeries
 from ..forecaster import FORECASTER_DEFAULTS, Forecaster
 from ..machine import torch_threads
@@ -342,7 +349,7 @@ def _fit_automatic(forecaster: Forecaster, train: TimeSeries, folder: Path, sett
     ``history.csv``. ``settings`` gets the best member's resolved settings and ``selection``.
     A signal stops the work before the next fit (:class:`~neuralsde.auto.Interrupted`)."""
     start = time.perf_counter()
-    jobs = settings["jobs"] or default_jobs(settings["device"])
+    jobs = processes(settings)
     say(f"automatic configuration: validating candidates for {', '.join(AUTO_KEYS)} in {jobs} "
         f"process{'es' if jobs > 1 else ''} (kept in {folder / 'selection'})")
     fit_auto(forecaster, train, folder / "selection", should_stop=lambda: stop.signum,
