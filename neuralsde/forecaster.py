@@ -106,7 +106,8 @@ class Forecaster(ForecasterFigures):
         threads: torch CPU threads while fitting and forecasting (1 is fastest at these sizes;
             the setting is restored afterwards).
         jobs: processes that share the automatic configuration's fits (no number depends on
-            it); None: one per core on Linux, else 1; 1 on a GPU.
+            it; never more than 4, or ``ensemble``); None: one per core on Linux, else 1; 1 on
+            a GPU.
         dtype: ``"float32"`` or ``"float64"``.
         device: ``"cpu"`` or a CUDA device.
         on_divergence: ``"restore"``, ``"skip"`` or ``"stop"`` (see :func:`neuralsde.train.fit`).
