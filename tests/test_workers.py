@@ -52,6 +52,17 @@ def test_tasks_run_in_other_processes_and_come_back_in_order():
     assert {r[0] for r in results} == {os.getpid()}
 
 
+def test_where_fork_is_not_offered_the_workers_are_spawned(monkeypatch):
+    from neuralsde import _workers
+
+    monkeypatch.setattr(_workers, "_fork_offered", lambda: False)  # as on macOS or Windows
+    assert default_jobs("cpu") == 1  # the default stays in one process there
+    with Workers(2) as workers:  # an explicit jobs > 1 spawns
+        results = workers.run([(_pid_and_square, (x,)) for x in range(3)], lambda i, r: None)
+        assert workers._pool._ctx.get_start_method() == "spawn"
+    assert [r[1] for r in results] == [0, 1, 4] and os.getpid() not in {r[0] for r in results}
+
+
 def test_a_stop_lets_the_running_tasks_finish_and_starts_no_more():
     checks, done = [], []
 
