@@ -7,24 +7,14 @@ import os
 import signal
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
+from test_auto import AUTO_TINY, _ar1  # the same tiny fits and series
 
 import neuralsde as ns
 from neuralsde import auto
 from neuralsde._workers import Workers, default_jobs
 from neuralsde.frames import as_series
-
-AUTO_TINY = {"iters": 6, "windows": 4, "window_samples": 4, "samples": 20}
-
-
-def _ar1(n=80, seed=0, phi=0.8, level=5.0):
-    rng = np.random.default_rng(seed)
-    x = np.zeros(n)
-    for i in range(1, n):
-        x[i] = phi * x[i - 1] + rng.normal()
-    return x + level
 
 
 def _pid_and_square(x):
