@@ -18,7 +18,8 @@ rule), as the scaling the second stage builds on; the mixture's members are that
 best-scored others within the error, so a candidate clearly worse than the best never dilutes
 the mixture (one member when no other is close). A member starts from its validation fit's
 weights (:data:`MEMBER_ITERS`); the best-scored member is listed first and gives the fitted
-attributes.
+attributes. A series too short to validate on fits the base configuration alone, with the
+validation's time spent on more iterations (:data:`UNVALIDATED_ITERS`).
 
 A ``directory`` keeps every finished candidate's score, weights and member, so a killed fit
 restarts where it stopped and ends with the numbers an uninterrupted one gives."""
@@ -38,7 +39,7 @@ from .forecast_result import Forecast, PanelForecast
 from .train.recipe import WINDOW_LENGTH_MAX, default_window_length, resolve_period
 
 __all__ = ["AUTO", "AUTO_KEYS", "BASE", "MEMBER_ITERS", "SELECTION", "SELECTION_DT_MAX",
-           "Interrupted", "base_settings", "fit_auto", "mixture", "needs_selection", "processes",
+           "UNVALIDATED_ITERS", "Interrupted", "base_settings", "fit_auto", "mixture", "needs_selection", "processes",
            "split_samples"]
 
 #: The value that asks for a setting to be chosen by validation.
@@ -54,6 +55,9 @@ SELECTION = {"iters": 1 / 3, "windows": 1 / 2, "dt": 2.0}
 #: The longest step, in mean spacings, that :data:`SELECTION` stretches a step to.
 SELECTION_DT_MAX = 0.5
 MEMBER_ITERS = 1 / 3
+#: A series too short to validate on fits the base configuration alone, with this many times
+#: the iterations: the time the validation fits would have taken goes to the one fit.
+UNVALIDATED_ITERS = 2
 #: The validation horizon: a season's observations, else this many, within [2, n / 6].
 VALIDATION_HORIZON = 8
 
@@ -94,9 +98,10 @@ def _validation_horizon(period, series: TimeSeries) -> int:
 
 
 def _candidate(forecaster, base: dict, overrides: dict, *, selection: bool, warm=False,
-               quiet=None):
+               quiet=None, unvalidated=False):
     """A forecaster with ``base`` (concrete) and ``overrides``: a validation fit's when
-    ``selection``, a member's from a ``warm`` start's else."""
+    ``selection``, a member's from a ``warm`` start's else, and the lone fit of a series too
+    short to validate on when ``unvalidated`` (:data:`UNVALIDATED_ITERS`)."""
     params = {**base, **overrides}
     if selection:
         params["iters"] = max(1, round(params["iters"] * SELECTION["iters"]))
@@ -106,6 +111,8 @@ def _candidate(forecaster, base: dict, overrides: dict, *, selection: bool, warm
             params["dt"] = max(dt, min(dt * SELECTION["dt"], SELECTION_DT_MAX))
     elif warm:
         params["iters"] = max(1, round(params["iters"] * MEMBER_ITERS))
+    elif unvalidated:
+        params["iters"] = params["iters"] * UNVALIDATED_ITERS
     return type(forecaster)(**params, ensemble=1,
                            quiet=forecaster.quiet if quiet is None else quiet)
 
@@ -249,7 +256,8 @@ def fit_auto(forecaster, series: TimeSeries, directory=None, should_stop=None,
     with Workers(jobs) as workers:
         if series.n_points - 2 * h < 3 * VALIDATION_HORIZON:
             note = (f"{series.n_points} points are too few to validate on (fewer than "
-                    f"{2 * h + 3 * VALIDATION_HORIZON}); the base configuration was fitted")
+                    f"{2 * h + 3 * VALIDATION_HORIZON}); the base configuration was fitted, "
+                    f"with {UNVALIDATED_ITERS} times the iterations")
             rows.append({"key": "base", "overrides": {}, "score": None})
         else:
             for stage in _stages(forecaster, base, series, h):
@@ -331,11 +339,13 @@ def _line(row: dict) -> str:
 
 def _member(forecaster, base, row, series, init, path, quiet):
     """The candidate of ``row`` fitted on all of ``series``, from its validation fit's weights
-    ``init`` (from scratch with every iteration when None); written to ``path`` if given."""
+    ``init`` (from scratch with every iteration when None, and :data:`UNVALIDATED_ITERS` times
+    that when nothing was validated); written to ``path`` if given."""
     from .forecaster_file import write_forecaster
 
     member = _candidate(forecaster, base, row["overrides"], selection=False,
-                        warm=init is not None, quiet=quiet)
+                        warm=init is not None, quiet=quiet,
+                        unvalidated=init is None and row.get("score", 0) is None)
     member._train(series, member.resolve(series), init=init)
     member.members_ = [member]
     if path is not None:

@@ -85,11 +85,13 @@ def test_a_setting_given_by_hand_is_not_searched():
     assert fixed.selection_ is None and fixed.members_ == [fixed]
 
 
-def test_a_series_too_short_to_validate_fits_the_base_configuration():
+def test_a_series_too_short_to_validate_fits_the_base_configuration_longer():
     model = ns.Forecaster(**AUTO_TINY).fit(_ar1(n=30))
     assert "too few to validate" in model.selection_["note"]
     assert model.selection_["members"] == ["base"]
     assert model.settings_["scaling"] == "standard"
+    steps = [r for r in model.history_ if not r.get("event")]
+    assert len(steps) == AUTO_TINY["iters"] * auto.UNVALIDATED_ITERS
 
 
 def test_the_mixture_is_its_members_paths_and_no_worse_than_their_mean_crps(fitted):
