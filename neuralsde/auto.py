@@ -39,8 +39,8 @@ from .forecast_result import Forecast, PanelForecast
 from .train.recipe import WINDOW_LENGTH_MAX, default_window_length, resolve_period
 
 __all__ = ["AUTO", "AUTO_KEYS", "BASE", "MEMBER_ITERS", "SELECTION", "SELECTION_DT_MAX",
-           "UNVALIDATED_ITERS", "Interrupted", "base_settings", "fit_auto", "mixture", "needs_selection", "processes",
-           "split_samples"]
+           "UNVALIDATED_ITERS", "Interrupted", "base_settings", "fit_auto", "mixture",
+           "needs_selection", "processes", "split_samples"]
 
 #: The value that asks for a setting to be chosen by validation.
 AUTO = "auto"
