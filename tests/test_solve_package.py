@@ -82,10 +82,13 @@ class _Ode:
     (tiny_model(), SolveConfig(adaptive=False, dt=0.1), "sri-fixed"),
     (tiny_model(), SolveConfig(method="srk"), "torchsde"),
     (tiny_model(), SolveConfig(gradient="adjoint"), "torchsde"),
+    (tiny_model(), SolveConfig(method="euler", adaptive=False, dt=0.1), "euler-fixed"),
+    (tiny_model(), SolveConfig(method="euler", adaptive=False, dt=0.1, gradient="adjoint"),
+     "torchsde"),
 ])
 def test_backend_key(model, config, key):
     assert api.backend_key(model, config) == key
-    assert set(api.BACKENDS) == {"ode", "torchsde", "sri-adaptive", "sri-fixed"}
+    assert set(api.BACKENDS) == {"ode", "torchsde", "sri-adaptive", "sri-fixed", "euler-fixed"}
 
 
 def test_solve_dispatches_through_the_table(monkeypatch):

@@ -56,17 +56,20 @@ def test_the_default_scheme_recovers_an_ornstein_uhlenbeck_process():
 
 
 def test_forecasts_with_the_training_step_and_a_4x_finer_one_agree():
-    """Tolerance: 5 % of the holdout CRPS (2,000 paths each, the Monte Carlo error of the
-    difference is about 1 %)."""
+    """Tolerance: 5 % of the holdout CRPS (6,000 paths each, the Monte Carlo error of the
+    difference is under 1 %). The spread, where a scheme's error shows first: a quarter
+    spacing's Euler step widens it by about 5 % on this fit (0.278 against 0.264 in forecasts
+    from five seeds, the same with torchsde's Euler), so 8 % is allowed; a fit that lived in the
+    scheme's error would lose more."""
     y = _ou(300, 0.5, seed=1)
     train, test = y[:280], y[280:]
     model = ns.Forecaster(iters=200, seed=0).fit(train)
     times = np.arange(280.0, 300.0)
-    coarse = model.forecast(None, times=times, samples=2000).samples
-    model.solve_config_ = _finer(model.solve_config_)
-    fine = model.forecast(None, times=times, samples=2000).samples
+    coarse = model.forecast(None, times=times, samples=6000).samples
+    for member in {id(m): m for m in [model, *model.members_]}.values():
+        member.solve_config_ = _finer(member.solve_config_)
+    fine = model.forecast(None, times=times, samples=6000).samples
     a, b = crps_ensemble(coarse, test[:, None]), crps_ensemble(fine, test[:, None])
     assert abs(b / a - 1) < 0.05, (a, b)
-    # and the spread itself, where a scheme's error would show first
     ratio = fine.std(axis=0).mean() / coarse.std(axis=0).mean()
-    assert abs(ratio - 1) < 0.05, ratio
+    assert abs(ratio - 1) < 0.08, ratio

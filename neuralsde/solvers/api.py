@@ -3,9 +3,10 @@ from :data:`BACKENDS`.
 
 ``method="sri"`` is ours (:mod:`neuralsde.sri`): 4 drift + 4 diffusion calls per step, fixed step
 with all Brownian increments drawn at once (:mod:`.sri_fixed`), or adaptive with the embedded
-error estimate and a PI controller (:mod:`.sri_adaptive`). ``"srk"``, ``"euler"`` and
-``"milstein"``, and every method under the adjoint, run through torchsde
-(:mod:`.torchsde_backend`). A model with ``is_ode = True`` goes to torchdiffeq
+error estimate and a PI controller (:mod:`.sri_adaptive`). ``"euler"`` with backprop is ours too,
+torchsde's fixed-step scheme with its increments drawn at once (:mod:`.euler_fixed`). ``"srk"``
+and ``"milstein"``, every method under the adjoint, and ``"euler"`` on a given Brownian path
+run through torchsde (:mod:`.torchsde_backend`). A model with ``is_ode = True`` goes to torchdiffeq
 (:mod:`.torchdiffeq_backend`).
 """
 
@@ -23,6 +24,7 @@ from .config import (
     check_state_and_times,
     resolve_config,
 )
+from .euler_fixed import solve_euler_fixed
 from .grid import segments
 from .sri_adaptive import solve_sri_adaptive
 from .sri_fixed import solve_sri_fixed
@@ -83,9 +85,11 @@ def solve(model, y0: torch.Tensor, ts, config: SolveConfig | None = None, *,
 def backend_key(model, config: SolveConfig) -> str:
     """Which entry of :data:`BACKENDS` solves ``model`` under ``config``: ``"ode"`` for a model
     with ``is_ode = True``, ``"torchsde"`` for torchsde's methods and for the adjoint, else
-    ``"sri-adaptive"`` or ``"sri-fixed"``."""
+    ``"sri-adaptive"``, ``"sri-fixed"`` or ``"euler-fixed"``."""
     if getattr(model, "is_ode", False):
         return "ode"
+    if config.method == "euler" and config.gradient == "backprop":
+        return "euler-fixed"
     if config.method != "sri" or config.gradient == "adjoint":
         return "torchsde"
     return "sri-adaptive" if config.adaptive else "sri-fixed"
@@ -118,10 +122,19 @@ def _sri_fixed(model, y0, ts, config, *, seed, bm, shard):
     return solve_sri_fixed(model, y0, ts_list, config, bm, seed, shard)
 
 
+def _euler_fixed(model, y0, ts, config, *, seed, bm, shard):
+    """Our Euler–Maruyama, its noise drawn from ``seed``; on a given ``bm``, torchsde's."""
+    if bm is not None:
+        return _torchsde(model, y0, ts, config, seed=seed, bm=bm, shard=shard)
+    ts_list = _sde_inputs(model, y0, ts, config, shard)
+    return solve_euler_fixed(model, y0, ts_list, config, seed)
+
+
 #: The backends by :func:`backend_key`.
 BACKENDS: dict[str, Backend] = {
     "ode": _ode,
     "torchsde": _torchsde,
+    "euler-fixed": _euler_fixed,
     "sri-adaptive": _sri_adaptive,
     "sri-fixed": _sri_fixed,
 }

@@ -36,16 +36,18 @@ class SolveConfig:
     """How to solve and differentiate. Immutable; every field is checked on creation.
 
     Args:
-        method: ``"sri"`` (ours, default), or ``"srk"``, ``"euler"``, ``"milstein"`` through
-            torchsde.
+        method: ``"sri"`` (ours, default), ``"euler"`` (Euler–Maruyama: ours with backprop,
+            torchsde's scheme with its noise drawn at once; torchsde's under the adjoint or on a
+            given Brownian path), or ``"srk"``, ``"milstein"`` through torchsde.
         tableau: SRI coefficients for ``method="sri"``: ``"sosri"`` (default, stability-optimised),
             ``"sriw1"`` (Rößler's SRI1 with W1 weights; 2 drift calls per step) or ``"srid2"``
             (the scheme torchsde's ``srk`` uses, for cross-checks).
         adaptive: adaptive step size (``"sri"``, ``"srk"``, ``"milstein"``). Euler is not allowed
             adaptive steps: it may not converge to the right solution.
-        dt: fixed step size (required when ``adaptive=False``; steps are shortened to land exactly
-            on every output time), or the first step of an adaptive solve (default: ours picks one
-            by a heuristic; torchsde starts from 1e-3).
+        dt: fixed step size (required when ``adaptive=False``; ``"sri"`` shortens steps to land
+            exactly on every output time, ``"euler"`` steps from the first output time and
+            interpolates linearly between its grid points), or the first step of an adaptive
+            solve (default: ours picks one by a heuristic; torchsde starts from 1e-3).
         rtol, atol: relative and absolute tolerances for adaptive steps (default 0.1 each, the
             DiffEqFlux blog's setting).
         dt_min: smallest adaptive step; a step at ``dt_min`` is accepted whatever its error
