@@ -24,6 +24,9 @@ from pathlib import Path
 from neuralsde._workers import default_jobs
 from neuralsde.machine import machine
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
+from results_io import write_json  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 #: name, CSV (relative to the repository), first rows kept (None: all), wall target in seconds.
 SERIES = (("airline", "data/airline.csv", None, 30.0), ("co2", "data/co2.csv", None, 60.0),
@@ -82,11 +85,7 @@ def main(series: list[str] | None = None, extra: list[str] | None = None,
               f"{row['speedup']:>8.2f}{row['target_seconds']:>10.0f}"
               f"{one['holdout_crps']:>13.4g} / {shared['holdout_crps']:<10.4g}"
               f"{shared['holdout_coverage_90']:>14.2f}")
-    if out:
-        path = ROOT / out if not Path(out).is_absolute() else Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {path}")
+    write_json(result, out)
     return result
 
 

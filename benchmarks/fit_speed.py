@@ -34,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from real_series import SERIES  # noqa: E402 - the development series and their flags
+from results_io import write_json  # noqa: E402
 
 from neuralsde import load_run  # noqa: E402
 from neuralsde.machine import machine  # noqa: E402
@@ -107,11 +108,7 @@ def main(series: list[str] | None = None, candidate: str = "--method euler --dt 
               f"{a['coverage_90']:.3f} -> {b['coverage_90']:.3f}")
     result = {"baseline": baseline, "candidate": candidate, "iters": iters, "rows": rows,
               "machine": machine()}
-    if out:
-        path = Path(out) if Path(out).is_absolute() else ROOT / out
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {path}")
+    write_json(result, out)
     return result
 
 

@@ -13,7 +13,6 @@ The data: an AR(1) series (coefficient 0.8, unit noise, level 5) from a seeded g
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from neuralsde.machine import machine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package
+from results_io import write_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,11 +84,7 @@ def main(n: int = 200, iters: int | None = None, repeats: int = 2, seed: int = 0
     print(f"{'python -m neuralsde.fit --data y.csv':<44}{result['cli_median']:>34.1f}")
     print(f"{'neuralsde.Forecaster().fit(y).predict(12)':<44}{result['forecaster_median']:>34.1f}")
     print(f"ratio Forecaster / CLI: {result['ratio']:.2f}")
-    if out:
-        path = ROOT / out if not Path(out).is_absolute() else Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"wrote {path}")
+    write_json(result, out)
     return result
 
 
