@@ -6,7 +6,7 @@ each output time linearly interpolated between the two grid points around it (so
 that fall between grid points cost no extra step). What differs is the noise: every step's
 Brownian increment comes from one tensor draw seeded with ``seed``, instead of a query of a
 Brownian interval per step, whose tree walk and space-time Lévy area (which Euler does not use)
-took about a third of a training iteration's time (``benchmarks/README.md``, *The Brownian
+took a fifth to a third of a training iteration's time (``benchmarks/README.md``, *The Brownian
 increments*).
 """
 
