@@ -45,6 +45,16 @@ class ElementwiseNonlinear(nn.Module):
         return 0.5 * torch.cos(y)
 
 
+class Brownian(nn.Module):
+    """``dy = dW``: drift 0, diffusion 1, so ``y(t) - y(0) = W(t) ~ N(0, t)``."""
+
+    def f(self, t, y):
+        return torch.zeros_like(y)
+
+    def g(self, t, y):
+        return torch.ones_like(y)
+
+
 class Counting(nn.Module):
     """Wraps a model and counts drift and diffusion calls."""
 

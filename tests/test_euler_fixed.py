@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 import torchsde
-from problems import ElementwiseNonlinear
+from problems import Brownian, ElementwiseNonlinear
 
 from neuralsde import SolveConfig, brownian_interval, solve
 from neuralsde.solvers.euler_fixed import brackets, euler_grid
@@ -86,18 +86,12 @@ def test_a_given_brownian_path_goes_to_torchsde():
 
 
 def test_the_increments_have_the_brownian_law():
-    class Brownian(torch.nn.Module):
-        def f(self, t, y):
-            return torch.zeros_like(y)
-
-        def g(self, t, y):
-            return torch.ones_like(y)
-
     n = 20000
     config = SolveConfig(method="euler", adaptive=False, dt=0.3)
     w = solve(Brownian(), torch.zeros(n, 1), [0.0, 1.0, 2.0], config, seed=0)[:, :, 0]
-    # W(1) ~ N(0, 1) (interpolated inside the step [0.9, 1.2]: variance 0.9 + 0.1^2/0.3
-    # * 0.3 = 0.9333), W(2) ~ N(0, 2); standard errors of the variances about 0.01 and 0.02
+    # W(2) ~ N(0, 2); at t = 1, inside the step [0.9, 1.2], the interpolation W(0.9) + (1/3)
+    # (W(1.2) - W(0.9)) has variance 0.9 + (1/3)^2 * 0.3 = 0.9333; standard errors of the
+    # variances about 0.02 and 0.01
     assert abs(float(w[2].var()) - 2.0) < 0.1
     assert abs(float(w[1].var()) - (0.9 + (1 / 3) ** 2 * 0.3)) < 0.05
     assert abs(float(w[2].mean())) < 0.05

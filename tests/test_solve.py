@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 import torchsde
-from problems import GBM, Counting, ElementwiseNonlinear, strong_order, tiny_model
+from problems import GBM, Brownian, Counting, ElementwiseNonlinear, strong_order, tiny_model
 
 from neuralsde import (
     MaxStepsError,
@@ -156,14 +156,7 @@ def test_torchsde_methods_seeded_too():
 
 
 def test_fixed_grid_noise_has_the_right_law():
-    # Drift 0, diffusion 1: y(T) - y(0) = W(T) ~ N(0, T), whatever the grid.
-    class Brownian(torch.nn.Module):
-        def f(self, t, y):
-            return torch.zeros_like(y)
-
-        def g(self, t, y):
-            return torch.ones_like(y)
-
+    # y(T) - y(0) = W(T) ~ N(0, T), whatever the grid.
     n = 20000
     ys = solve(Brownian(), torch.zeros(n, 1), [0.0, 2.0], SolveConfig(adaptive=False, dt=0.1),
                seed=0)
