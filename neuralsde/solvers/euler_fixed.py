@@ -67,10 +67,16 @@ def solve_euler_fixed(model, y0: torch.Tensor, ts_list: list, config, seed):
     noise = torch.randn((n, *y0.shape), generator=gen, dtype=y0.dtype, device=y0.device)
     dW = noise * torch.tensor(hs, dtype=y0.dtype, device=y0.device).sqrt().view(n, 1, 1)
     f, g = checked_field(model.f, "f", y0.shape), checked_field(model.g, "g", y0.shape)
+    build = getattr(model, "stacked_fields", None)
+    both = build(grid[:-1]) if callable(build) and n > 1 else None
     y, states = y0, [y0]
     for k in range(n):
-        y = y + f(grid[k], y) * hs[k] + g(grid[k], y) * dW[k]
-        f, g = model.f, model.g
+        if k and both is not None:  # the first step checks the model's shapes, unstacked
+            drift, diffusion = both(k, y)
+        else:
+            drift, diffusion = f(grid[k], y), g(grid[k], y)
+            f, g = model.f, model.g
+        y = torch.addcmul(torch.add(y, drift, alpha=hs[k]), diffusion, dW[k])
         states.append(y)
     path = torch.stack(states)  # (n + 1, batch, d)
     index, weight = brackets(grid, ts_list)
