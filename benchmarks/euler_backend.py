@@ -50,7 +50,7 @@ def _use(solver: str) -> None:
     NeuralDSDE.stacked_fields = _unstacked if solver == "unstacked" else _STACKED
 
 
-def _unstacked(model, times):
+def _unstacked(model, times, t0=None):
     return None
 
 

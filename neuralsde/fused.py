@@ -74,14 +74,18 @@ def _function(act: nn.Module):
     return _FUNCTIONS.get(type(act), act)
 
 
-def stacked_fields(model, times: Sequence[float]) -> Callable | None:
-    """A function ``(k, y) -> (f(times[k], y), g(times[k], y))`` for ``model`` (a NeuralDSDE)
-    that evaluates both networks in one stacked pass with the model's current weights, or None
-    where the nets are not plain MLPs with as many layers each (then call ``f`` and ``g``).
+def stacked_fields(model, times: Sequence[float], t0: torch.Tensor | None = None
+                   ) -> Callable | None:
+    """A function ``(k, y) -> (f(t, y), g(t, y))`` at ``t = times[k]`` (plus ``t0``) for
+    ``model`` (a NeuralDSDE) that evaluates both networks in one stacked pass with the model's
+    current weights, or None where the nets are not plain MLPs with as many layers each (then
+    call ``f`` and ``g``).
 
     Build it once per solve, for the solve's step times: it holds the stacked weights (made from
     the parameters, so gradients reach them) and, for a seasonal model, the seasonal features'
-    part of the first layer at every one of ``times``, so a step multiplies the state alone."""
+    part of the first layer at every one of ``times``, so a step multiplies the state alone.
+    ``t0`` (batch, 1), a start time per path (windows solved on relative time), turns each
+    path's seasonal features by its own start phase (:func:`_first_layer`)."""
     drift, skip = model.drift, None
     if type(drift) is LinearSkip:
         drift, skip = drift.net, drift.linear
@@ -108,11 +112,10 @@ def stacked_fields(model, times: Sequence[float]) -> Callable | None:
             _fold_tanh(layers[j], layers[j + 1], tanh, n_skip if j == 0 else 0)
     acts = [(_function(a), _function(b)) for a, b in zip(d_act, g_act)]
     (w0, b0), later = layers[0], layers[1:]
-    biases = _first_biases(model, w0, b0, times)
-    w0 = w0[:w0.shape[0] - (0 if model.period is None else 2)]  # the state's rows
+    first = _first_layer(model, w0, b0, times, t0)
 
     def fields(k, y):
-        z = torch.addmm(biases[k], y, w0)
+        z = first(k, y)
         if n_skip:
             z, linear = z[:, :-n_skip], z[:, -n_skip:]
         for j, (w, b) in enumerate(later):
@@ -125,13 +128,27 @@ def stacked_fields(model, times: Sequence[float]) -> Callable | None:
     return fields
 
 
-def _first_biases(model, w0: torch.Tensor, b0: torch.Tensor, times: Sequence[float]):
-    """The first layer's bias at each of ``times``: ``b0`` plus, for a seasonal model, the
-    seasonal features' product (``sin`` and ``cos`` of the phase, as
-    :meth:`neuralsde.NeuralDSDE.f` computes them), as rows ``(len(times), width)``."""
+
+def _first_layer(model, w0: torch.Tensor, b0: torch.Tensor, times: Sequence[float], t0):
+    """The first layer's product as a function ``(k, y)``. For a seasonal model the features
+    ``sin`` and ``cos`` of the phase (as :meth:`neuralsde.NeuralDSDE.f` computes them) enter
+    through the last two rows of ``w0``: their product is made for every one of ``times`` at
+    once, as a bias per step. With a start time ``t0`` per path the phase is ``a + b`` (``a``
+    the path's start phase, ``b`` the step's), and ``[sin, cos](a + b) = [sin a, cos a] R(b)``
+    with ``R(b)`` the rotation ``[[cos b, -sin b], [sin b, cos b]]``, so each step's seasonal
+    rows are turned once per solve and a step adds one small product."""
     if model.period is None:
-        return b0.expand(len(times), -1)
-    phase = torch.tensor(list(times), dtype=w0.dtype, device=w0.device) * (
-        2 * math.pi / model.period)
-    features = torch.stack([torch.sin(phase), torch.cos(phase)], dim=-1)
-    return torch.addmm(b0, features, w0[-2:])
+        return lambda k, y: torch.addmm(b0, y, w0)
+    state, seasonal = w0[:-2], w0[-2:]
+    scale = 2 * math.pi / model.period
+    phase = torch.tensor(list(times), dtype=w0.dtype, device=w0.device) * scale
+    if t0 is None:
+        biases = torch.addmm(b0, torch.stack([phase.sin(), phase.cos()], dim=-1), seasonal)
+        return lambda k, y: torch.addmm(biases[k], y, state)
+    start = torch.as_tensor(t0, dtype=w0.dtype, device=w0.device).reshape(-1) * scale
+    at_start = torch.stack([start.sin(), start.cos()], dim=-1)  # (batch, 2)
+    cos, sin = phase.cos(), phase.sin()
+    rotation = torch.stack([torch.stack([cos, -sin], dim=-1), torch.stack([sin, cos], dim=-1)],
+                           dim=-2)  # (steps, 2, 2)
+    turned = rotation @ seasonal  # (steps, 2, width)
+    return lambda k, y: torch.addmm(torch.addmm(b0, at_start, turned[k]), y, state)

@@ -64,17 +64,18 @@ class NeuralDSDE(nn.Module):
         """Diagonal diffusion at time ``t`` and state ``y``: shape (batch, d)."""
         return self.diffusion(self._inputs(t, y))
 
-    def stacked_fields(self, times):
-        """A function ``(k, y) -> (f(times[k], y), g(times[k], y))`` that runs both networks as
-        one, their layers stacked (:mod:`neuralsde.fused`), with the current weights; None where
-        the nets are not plain MLPs of equal depth, or a subclass defines its own ``f``, ``g``
-        or ``_inputs``. A fixed-step solve builds it once for its step times."""
+    def stacked_fields(self, times, t0=None):
+        """A function ``(k, y) -> (f(times[k], y), g(times[k], y))`` (at ``t0 + times[k]``
+        with a start time ``t0`` (batch, 1) per path) that runs both networks as one, their
+        layers stacked (:mod:`neuralsde.fused`), with the current weights; None where the nets
+        are not plain MLPs of equal depth, or a subclass defines its own ``f``, ``g`` or
+        ``_inputs``. A fixed-step solve builds it once for its step times."""
         own = type(self)
         if (own.f, own.g, own._inputs) != (NeuralDSDE.f, NeuralDSDE.g, NeuralDSDE._inputs):
             return None
         from .fused import stacked_fields
 
-        return stacked_fields(self, times)
+        return stacked_fields(self, times, t0)
 
     def latent_start(self, lag_values: torch.Tensor, lag_mask: torch.Tensor) -> torch.Tensor:
         """The latent part of a start state from the previous observations.

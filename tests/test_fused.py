@@ -7,6 +7,7 @@ import torch
 
 import neuralsde as ns
 from neuralsde.sde import NeuralDSDE, build_model
+from neuralsde.train.windows import _Shifted
 
 #: The forecaster's nets (seasonal, a linear skip, tanh in both, a softplus diffusion, a latent
 #: channel) and other plain MLPs: mixed activations, no hidden layer, several.
@@ -63,6 +64,18 @@ def test_gradients_through_the_stacking_equal_separate_calls(name):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
+def test_a_start_time_per_path_turns_the_seasonal_features():
+    model = _model("forecaster")  # period 5.5; windows solved on relative time
+    t0 = torch.tensor([[0.0], [3.3], [17.9], [250.2]], dtype=torch.float64)
+    shifted = _Shifted(model, t0)
+    fields = shifted.stacked_fields(TIMES)
+    y = 2 * torch.randn(4, 2, dtype=torch.float64)
+    for k, t in enumerate(TIMES):
+        f, g = fields(k, y)
+        torch.testing.assert_close(f, shifted.f(t, y), rtol=0, atol=1e-12)
+        torch.testing.assert_close(g, shifted.g(t, y), rtol=0, atol=1e-12)
+
+
 class _OwnDrift(NeuralDSDE):
     def f(self, t, y):
         return -y
@@ -76,24 +89,27 @@ def test_models_that_are_not_plain_stacked_mlps_get_none():
     assert NeuralDSDE(base.drift, deeper.diffusion).stacked_fields(TIMES) is None
 
 
-def test_the_euler_solve_is_the_same_with_and_without_the_stacking(monkeypatch):
+@pytest.mark.parametrize("shifted", [False, True])
+def test_the_euler_solve_is_the_same_with_and_without_the_stacking(monkeypatch, shifted):
     model = _model("forecaster")
     y0 = torch.randn(64, 2, dtype=torch.float64)
+    t0 = torch.linspace(0, 40, 64, dtype=torch.float64)[:, None]
+    system = _Shifted(model, t0) if shifted else model
     ts = torch.tensor([0.0, 1.0, 2.5, 3.0], dtype=torch.float64)
     config = ns.SolveConfig(method="euler", dt=0.2, adaptive=False)
 
     def run():
         model.zero_grad()
-        ys = ns.solve(model, y0, ts, config, seed=3)
+        ys = ns.solve(system, y0, ts, config, seed=3)
         (ys[-1] ** 2).mean().backward()
         return ys.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
 
     calls = []
     original = NeuralDSDE.stacked_fields
-    monkeypatch.setattr(NeuralDSDE, "stacked_fields",
-                        lambda self, times: calls.append(len(times)) or original(self, times))
+    monkeypatch.setattr(NeuralDSDE, "stacked_fields", lambda self, times, t0=None: calls.append(
+        len(times)) or original(self, times, t0))
     ys, grads = run()
-    monkeypatch.setattr(NeuralDSDE, "stacked_fields", lambda self, times: None)
+    monkeypatch.setattr(NeuralDSDE, "stacked_fields", lambda self, times, t0=None: None)
     ys_sep, grads_sep = run()
     assert calls == [15]  # one build per solve, for its 15 steps
     torch.testing.assert_close(ys, ys_sep, rtol=0, atol=1e-12)

@@ -137,6 +137,12 @@ class _Shifted(torch.nn.Module):
     def g(self, t, y):
         return self.model.g(self.t0 + t, y)
 
+    def stacked_fields(self, times):
+        """The model's drift and diffusion in one pass (:meth:`neuralsde.NeuralDSDE.
+        stacked_fields`) at each path's ``t0`` plus ``times``; None where it has none."""
+        build = getattr(self.model, "stacked_fields", None)
+        return build(times, t0=self.t0) if callable(build) else None
+
 
 class Windows(Objective):
     """Windows that start at observed states, scored by the fair CRPS and energy score.
