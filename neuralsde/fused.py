@@ -8,8 +8,8 @@ matrix product per layer instead of two or three, computes the seasonal features
 applies a shared activation once: at the forecaster's sizes an Euler step's cost is mostly the
 number of operations, not their arithmetic. A ``tanh`` layer runs as ``2 sigmoid(2x) - 1``
 with the factors folded into the weights around it (one sigmoid call per layer; torch's CPU
-``tanh`` costs about four sigmoids). ``benchmarks/README.md``, *Drift and diffusion in one
-pass*, measures it. The weights are stacked once per solve, so gradients reach the parameters
+``tanh`` costs about four sigmoids). ``benchmarks/README.md``, *The Brownian increments,
+and drift and diffusion in one pass*, measures it. The weights are stacked once per solve, so gradients reach the parameters
 through the stacking. It is the same function: results agree with separate calls to rounding
 (``tests/test_fused.py``).
 """
